@@ -9,7 +9,7 @@ from nets.heads import PolicyValueHead
 from nets.mlp import init_linear, make_activation
 from nets.registry import NetsError, check_shape, register
 
-__all__ = ["POOLS", "LeNet5", "NatureCNN", "ResidualBlock", "ResidualTower", "PolicyValueNet"]
+__all__ = ["POOLS", "LeNet5", "NatureCNN", "PolicyValueNet", "ResidualBlock", "ResidualTower"]
 
 POOLS = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}
 

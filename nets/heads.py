@@ -10,7 +10,7 @@ from torch import nn
 
 from nets.registry import NetsError, check_shape, register
 
-__all__ = ["NoisyLinear", "reset_noise", "set_noise", "QHead", "PolicyValueHead"]
+__all__ = ["NoisyLinear", "PolicyValueHead", "QHead", "reset_noise", "set_noise"]
 
 
 @register("noisy_linear")

@@ -9,7 +9,7 @@ from torch import nn
 
 from nets.registry import NetsError, register
 
-__all__ = ["ACTIVATIONS", "NORMS", "MLP", "make_activation", "init_linear"]
+__all__ = ["ACTIVATIONS", "MLP", "NORMS", "init_linear", "make_activation"]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid,

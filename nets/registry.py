@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-__all__ = ["NetsError", "register", "registered_types", "build", "save", "load", "check_shape"]
+__all__ = ["NetsError", "build", "check_shape", "load", "register", "registered_types", "save"]
 
 FILE_FORMAT = "nets.model"
 FILE_VERSION = 1
@@ -49,7 +49,9 @@ def register(name: str) -> Callable[[ModuleT], ModuleT]:
         existing = _REGISTRY.get(name)
         # Re-importing a module (importlib.reload) re-registers the same class under the same name.
         if existing is not None and (existing.__module__, existing.__qualname__) != (cls.__module__, cls.__qualname__):
-            raise NetsError(f"model type {name!r} is already registered to {existing.__module__}.{existing.__qualname__}")
+            raise NetsError(
+                f"model type {name!r} is already registered to {existing.__module__}.{existing.__qualname__}"
+            )
         signature = inspect.signature(cls.__init__)
         if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in signature.parameters.values()):
             raise NetsError(f"{cls.__qualname__}.__init__ takes *args, which a spec dict cannot record")
