@@ -1,0 +1,55 @@
+"""Figures drawn from a run's metrics.jsonl (matplotlib, headless)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from rlkit.metrics import read_metrics
+
+__all__ = ["plot_metrics"]
+
+
+def _smooth(values: list[float], window: int) -> list[float]:
+    out, acc = [], []
+    for v in values:
+        acc.append(v)
+        if len(acc) > window:
+            acc.pop(0)
+        out.append(sum(acc) / len(acc))
+    return out
+
+
+def plot_metrics(metrics_path: str | Path, keys: Sequence[str], out_png: str | Path, x: str = "step",
+                 title: str | None = None, smooth: int = 1) -> Path | None:
+    """One panel per metric key against `x`; returns the PNG path, or None when no key has data."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = read_metrics(metrics_path)
+    series = {}
+    for key in keys:
+        points = [(r[x], r[key]) for r in records if isinstance(r.get(key), (int, float)) and x in r]
+        if points:
+            series[key] = points
+    if not series:
+        return None
+    fig, axes = plt.subplots(len(series), 1, figsize=(7, 2.6 * len(series)), sharex=True, squeeze=False)
+    for ax, (key, points) in zip(axes[:, 0], series.items()):
+        xs, ys = zip(*points)
+        ax.plot(xs, ys, alpha=0.35 if smooth > 1 else 1.0, lw=1)
+        if smooth > 1:
+            ax.plot(xs, _smooth(list(ys), smooth), lw=1.8)
+        ax.set_ylabel(key, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(x)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png
