@@ -1,0 +1,130 @@
+"""Q-networks assembled from ``nets`` pieces by the DQN config.
+
+A feed-forward :class:`QNetwork` is ``torso -> nets.QHead``; the DRQN-style
+:class:`RecurrentQNetwork` puts a ``nets.RecurrentNet`` between an MLP encoder and the head.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import nets
+from agents.dqn.config import DQNConfig, check_compatible
+from agents.dqn.losses import expected_q, support
+from rlkit.errors import RlkitError
+
+__all__ = ["QNetwork", "RecurrentQNetwork", "build_q_network", "init_torso_from_pretrained"]
+
+
+class QNetwork(nn.Module):
+    """``obs [B, *obs_shape]`` -> Q-values ``float32 [B, A]`` or C51 atom logits ``float32 [B, A, K]``."""
+
+    def __init__(self, torso: nn.Module, head: nn.Module, num_atoms: int, v_min: float, v_max: float) -> None:
+        super().__init__()
+        self.torso = torso
+        self.head = head
+        self.num_atoms = num_atoms
+        self.register_buffer("z", support(v_min, v_max, num_atoms) if num_atoms > 1 else torch.zeros(0))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.head(self.torso(obs))
+
+    def q_values(self, obs: torch.Tensor) -> torch.Tensor:
+        """Expected returns ``float32 [B, A]`` (the mean of the atoms for C51)."""
+        out = self(obs)
+        return out if self.num_atoms == 1 else expected_q(out, self.z)
+
+
+class RecurrentQNetwork(nn.Module):
+    """DRQN (Hausknecht & Stone 2015): encoder -> LSTM -> linear Q head, over whole sequences.
+
+    ``forward(obs float32 [B, T, D], state) -> (q float32 [B, T, A], state)``;
+    ``step(obs float32 [B, D], state) -> (q float32 [B, A], state)`` for acting one step at a time.
+    """
+
+    num_atoms = 1
+
+    def __init__(self, encoder: nn.Module, core: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.core = core
+        self.head = head
+
+    def initial_state(self, batch_size: int, device: torch.device | str = "cpu"):
+        """Zero recurrent state for ``batch_size`` sequences (R2D2's zero-state start, warmed by burn-in)."""
+        return self.core.initial_state(batch_size, device=device)
+
+    def forward(self, obs: torch.Tensor, state=None):
+        B, T = obs.shape[:2]
+        features = self.encoder(obs.reshape(B * T, *obs.shape[2:])).reshape(B, T, -1)
+        hidden, state = self.core(features, state)
+        return self.head(hidden.reshape(B * T, -1)).reshape(B, T, -1), state
+
+    def step(self, obs: torch.Tensor, state):
+        q, state = self(obs.unsqueeze(1), state)
+        return q.squeeze(1), state
+
+    def q_values(self, obs: torch.Tensor, state=None) -> torch.Tensor:
+        """Values ``float32 [B, A]`` of single observations from ``state`` (zero state if None)."""
+        return self.step(obs, state if state is not None else self.initial_state(obs.shape[0], obs.device))[0]
+
+
+def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int | None) -> nn.Module:
+    """Build the Q-network ``cfg`` describes for one env's ``obs_shape``.
+
+    :raises RlkitError: when the torso does not fit the observations (see :func:`check_compatible`).
+    """
+    torso_kind = check_compatible(cfg, obs_shape, num_actions)
+    head_args = dict(num_actions=num_actions, hidden=cfg.head_hidden, dueling=cfg.dueling, noisy=cfg.noisy,
+                     num_atoms=cfg.num_atoms, sigma0=cfg.noisy_sigma0)
+    if torso_kind == "lstm":
+        encoder = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None)
+        core = nets.RecurrentNet(cell="lstm", input_size=encoder.out_features, hidden_size=cfg.lstm_hidden)
+        return RecurrentQNetwork(encoder, core, nets.QHead(cfg.lstm_hidden, **head_args))
+    if torso_kind == "nature_cnn":
+        torso = nets.NatureCNN(in_channels=obs_shape[0], out_features=512)
+        if cfg.head_hidden > 0:
+            # Dueling and noisy heads own their fully connected layer (Wang et al. 2016; Hessel et al.
+            # 2018 make both layers noisy), so the torso stops after the convolutions.
+            torso.linear = nn.Identity()
+        features = _feature_size(torso, obs_shape)
+    else:
+        torso = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None)
+        features = torso.out_features
+    if cfg.pretrained_torso:
+        init_torso_from_pretrained(torso, cfg.pretrained_torso)
+    return QNetwork(torso, nets.QHead(features, **head_args), cfg.num_atoms, cfg.v_min, cfg.v_max)
+
+
+def _feature_size(torso: nn.Module, obs_shape: tuple[int, ...]) -> int:
+    with torch.no_grad():
+        return torso(torch.zeros(1, *obs_shape)).shape[1]
+
+
+def init_torso_from_pretrained(torso: nn.Module, path: str) -> None:
+    """Copy the encoder weights of an unsupervised model saved by ``nets.save`` into ``torso``.
+
+    The model's ``encoder_layers()`` (AE, DAE, DBN) yields its encoding ``nn.Linear``/``nn.Conv2d``
+    layers in input-to-output order; they are copied, in order, into the torso's first layers of the
+    same kind and shape (the lectures' pretrain-then-fine-tune recipe).
+
+    :raises RlkitError: unreadable file, or an encoder whose layers do not fit the torso.
+    """
+    try:
+        model = nets.load(path)
+    except ValueError as error:
+        raise RlkitError(f"pretrained_torso: {error}") from error
+    if not hasattr(model, "encoder_layers"):
+        raise RlkitError(f"pretrained_torso {path!r} holds a {type(model).__name__}, which has no encoder; "
+                         "use a file from agents.dqn.pretrain (ae, dae or dbn)")
+    source = list(model.encoder_layers())
+    target = [m for m in torso.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
+    shapes = [tuple(layer.weight.shape) for layer in source]
+    if not source or shapes != [tuple(layer.weight.shape) for layer in target[: len(source)]]:
+        raise RlkitError(f"pretrained_torso {path!r} has encoder layers {shapes}, which do not fit the torso's "
+                         f"first layers {[tuple(m.weight.shape) for m in target]}")
+    with torch.no_grad():
+        for src, dst in zip(source, target):
+            dst.weight.copy_(src.weight)
+            dst.bias.copy_(src.bias)
