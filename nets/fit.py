@@ -1,0 +1,213 @@
+"""``nets.fit``: one compact training loop for classifiers, regressors and generative models.
+
+The loop asks the model how to train, in this order:
+
+1. ``model.configure_optimizers(lr) -> list[Optimizer]`` and ``model.train_step(batch, optimizers)
+   -> dict[str, float]``: the model runs its own update (GANs, with two optimisers).
+2. ``model.loss(batch) -> (loss_tensor, metrics)``: fit minimises that loss (autoencoders, VAE, RBM).
+3. Otherwise a batch ``(x, y)`` is supervised: cross-entropy and accuracy for integer ``y``,
+   mean squared error for float ``y``.
+
+Validation uses ``model.evaluate(batch) -> dict[str, float]`` when defined, else the same loss and
+metrics in eval mode without gradients. Early stopping watches ``val/loss`` and restores the best weights.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from nets.registry import NetsError
+
+__all__ = ["OPTIMIZERS", "fit", "make_optimizer", "supervised_loss"]
+
+Data = torch.Tensor | tuple[torch.Tensor, ...] | list[torch.Tensor] | Dataset
+Batch = tuple[torch.Tensor, ...]
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+def fit(
+    model: nn.Module,
+    train: Data,
+    val: Data | None = None,
+    *,
+    epochs: int = 10,
+    batch_size: int = 64,
+    optimizer: str = "adam",
+    lr: float = 1e-3,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    patience: int | None = None,
+    device: torch.device | str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    log: Callable[[int, dict[str, float]], Any] | None = None,
+) -> dict[str, list[float]]:
+    """Train ``model`` in place and return its history: per-epoch ``train/<metric>`` and ``val/<metric>`` lists.
+
+    :param train: a tensor ``x``, a tuple of tensors ``(x, y, ...)`` sharing dim 0, or a torch Dataset
+        whose items are tuples; batches reach the model as tuples.
+    :param val: validation data in the same forms (needed for ``patience``).
+    :param optimizer: "adam", "sgd" (with ``momentum``) or "rmsprop" (with ``momentum``).
+    :param patience: stop after this many epochs without a lower ``val/loss``, then restore the best weights.
+    :param device: where to train; default: where the model's parameters are.
+    :param seed: seeds shuffling and the model's own randomness (dropout, sampling); the caller's global
+        RNG state is restored afterwards.
+    :param log: called as ``log(epoch, metrics)`` after every epoch, e.g. ``MetricsLogger(...).log``.
+    """
+    if patience is not None and val is None:
+        raise NetsError("early stopping (patience) needs validation data: pass val=...")
+    device = torch.device(device) if device is not None else _model_device(model)
+    model.to(device)
+    history: dict[str, list[float]] = {}
+    best_loss, best_state, best_epoch = float("inf"), None, 0
+    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        if _trains_itself(model):
+            optimizers = model.configure_optimizers(lr)
+        else:
+            optimizers = [make_optimizer(model, optimizer, lr, momentum, weight_decay)]
+        bar = tqdm(total=epochs, unit="epoch", desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
+        for epoch in range(1, epochs + 1):
+            model.train()
+            metrics = _prefixed("train", _run_epoch(model, train, batch_size, device, generator, optimizers))
+            if val is not None:
+                model.eval()
+                with torch.no_grad():
+                    metrics |= _prefixed("val", _run_epoch(model, val, batch_size, device, None, None))
+            for key, value in metrics.items():
+                history.setdefault(key, []).append(value)
+            if log is not None:
+                log(epoch, metrics)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
+            bar.update()
+            if patience is None:
+                continue
+            if "val/loss" not in metrics:
+                raise NetsError(f"early stopping watches val/loss, but validation reported only {sorted(metrics)}")
+            if metrics["val/loss"] < best_loss:
+                best_loss, best_epoch = metrics["val/loss"], epoch
+                best_state = copy.deepcopy(model.state_dict())
+            elif epoch - best_epoch >= patience:
+                break
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return history
+
+
+def _trains_itself(model: nn.Module) -> bool:
+    return hasattr(model, "configure_optimizers") and hasattr(model, "train_step")
+
+
+def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
+    return {f"{prefix}/{key}": value for key, value in metrics.items()}
+
+
+def _run_epoch(
+    model: nn.Module,
+    data: Data,
+    batch_size: int,
+    device: torch.device,
+    generator: torch.Generator | None,
+    optimizers: list[torch.optim.Optimizer] | None,
+) -> dict[str, float]:
+    """One pass over ``data``: trains when ``optimizers`` is given, else evaluates. Batch-size-weighted means."""
+    totals: dict[str, float] = {}
+    count = 0
+    for batch in _batches(data, batch_size, generator):
+        batch = tuple(t.to(device, non_blocking=True) for t in batch)
+        if optimizers is None:
+            metrics = model.evaluate(batch) if hasattr(model, "evaluate") else _loss_and_metrics(model, batch)[1]
+        elif _trains_itself(model):
+            metrics = model.train_step(batch, optimizers)
+        else:
+            loss, metrics = _loss_and_metrics(model, batch)
+            for opt in optimizers:
+                opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for opt in optimizers:
+                opt.step()
+        size = len(batch[0])
+        count += size
+        for key, value in metrics.items():
+            totals[key] = totals.get(key, 0.0) + float(value) * size
+    if count == 0:
+        raise NetsError("fit got an empty data set")
+    return {key: total / count for key, total in totals.items()}
+
+
+def _loss_and_metrics(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+    if hasattr(model, "loss"):
+        loss, metrics = model.loss(batch)
+    else:
+        if len(batch) != 2:
+            raise NetsError(
+                f"supervised training needs batches (x, y), got {len(batch)} tensor(s); "
+                f"{type(model).__name__} defines no loss(batch) for unsupervised training"
+            )
+        loss, metrics = supervised_loss(model(batch[0]), batch[1])
+    return loss, {"loss": loss.item(), **metrics}
+
+
+def supervised_loss(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """Cross-entropy plus accuracy for integer targets ``[B]`` and logits ``[B, classes]``; MSE for float targets."""
+    if target.is_floating_point():
+        if output.shape != target.shape:
+            raise NetsError(f"regression output shape {list(output.shape)} differs from target {list(target.shape)}")
+        return F.mse_loss(output, target), {}
+    if output.dim() != 2 or target.shape != output.shape[:1]:
+        raise NetsError(
+            f"classification needs logits [B, classes] and integer labels [B], "
+            f"got {list(output.shape)} and {list(target.shape)}"
+        )
+    accuracy = (output.argmax(dim=-1) == target).float().mean().item()
+    return F.cross_entropy(output, target), {"accuracy": accuracy}
+
+
+def make_optimizer(
+    model: nn.Module, name: str, lr: float, momentum: float = 0.9, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """An optimiser over the model's trainable parameters by name ("adam", "sgd", "rmsprop")."""
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    if not parameters:
+        raise NetsError(f"{type(model).__name__} has no trainable parameters for fit to optimise")
+    if name == "adam":
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay)
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    raise NetsError(f"unknown optimizer {name!r}; choices: {list(OPTIMIZERS)}")
+
+
+def _batches(data: Data, batch_size: int, generator: torch.Generator | None) -> Iterator[Batch]:
+    """Mini-batches as tuples; shuffled when a generator is given (training), in order otherwise."""
+    if isinstance(data, Dataset):
+        loader = DataLoader(data, batch_size=batch_size, shuffle=generator is not None, generator=generator)
+        for batch in loader:
+            yield tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
+        return
+    tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
+    if not tensors or any(not isinstance(t, torch.Tensor) or len(t) != len(tensors[0]) for t in tensors):
+        raise NetsError("data must be a tensor, a tuple of tensors with the same first dimension, or a Dataset")
+    # Indexing whole tensors beats a DataLoader's per-example collation by a wide margin on small data.
+    n = len(tensors[0])
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    for index in order.split(batch_size):
+        yield tuple(t[index] for t in tensors)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    tensor = next(model.parameters(), None)
+    if tensor is None:
+        tensor = next(model.buffers(), None)
+    return tensor.device if tensor is not None else torch.device("cpu")
