@@ -55,8 +55,8 @@ class LeNet5(nn.Module):
         second_padding = 0 if image_size >= 20 else 2
         conv1 = nn.Conv2d(in_channels, 6, 5, padding=2)
         conv2 = nn.Conv2d(6, 16, 5, padding=second_padding)
-        for conv in (conv1, conv2):
-            init_linear(conv, activation)
+        init_linear(conv1, None)
+        init_linear(conv2, activation)
         self.features = nn.Sequential(
             conv1, make_activation(activation), POOLS[pool](2),
             conv2, make_activation(activation), POOLS[pool](2),
@@ -64,12 +64,13 @@ class LeNet5(nn.Module):
         )  # fmt: skip
         fc1 = nn.Linear(_flat_size(self.features, *self.input_shape), 120)
         fc2 = nn.Linear(120, 84)
-        for linear in (fc1, fc2):
+        output = nn.Linear(84, num_classes)
+        for linear in (fc1, fc2, output):
             init_linear(linear, activation)
         self.classifier = nn.Sequential(
             fc1, make_activation(activation), nn.Dropout(dropout),
             fc2, make_activation(activation), nn.Dropout(dropout),
-            nn.Linear(84, num_classes),
+            output,
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,9 +97,10 @@ class NatureCNN(nn.Module):
             nn.Flatten(),
         )  # fmt: skip
         self.linear = nn.Sequential(nn.Linear(_flat_size(self.convs, *self.input_shape), out_features), nn.ReLU())
-        for layer in self.modules():
-            if isinstance(layer, (nn.Conv2d, nn.Linear)):
-                init_linear(layer, "relu")
+        first, *rest = (layer for layer in self.modules() if isinstance(layer, (nn.Conv2d, nn.Linear)))
+        init_linear(first, None)
+        for layer in rest:
+            init_linear(layer, "relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_shape(x, (None, *self.input_shape), "NatureCNN")

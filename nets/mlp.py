@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -9,7 +11,7 @@ from torch import nn
 
 from nets.registry import NetsError, register
 
-__all__ = ["ACTIVATIONS", "MLP", "NORMS", "init_linear", "make_activation"]
+__all__ = ["ACTIVATIONS", "MLP", "NORMS", "init_linear", "make_activation", "variance_gain"]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid,
@@ -31,20 +33,29 @@ def make_activation(name: str) -> nn.Module:
     return ACTIVATIONS[name]()
 
 
-def init_linear(layer: nn.Linear | nn.Conv2d, activation: str) -> None:
-    """Initialise weights for the activation that follows the layer; biases to zero.
+@functools.lru_cache
+def variance_gain(activation: str) -> float:
+    """Gain ``g`` for weights ``N(0, g**2 / fan_in)`` that keeps pre-activations at unit variance.
 
-    He (Kaiming) init keeps the forward variance of rectifiers, Glorot (Xavier) that of the
-    saturating sigmoid/tanh, and LeCun normal is what SELU's self-normalisation assumes.
+    If pre-activations are ``N(0, 1)``, the next layer's have variance ``fan_in * Var(w) * E[f(z)**2]``,
+    so ``g = 1 / sqrt(E[f(z)**2])``: sqrt(2) for ReLU (He init), 1 for SELU (LeCun init), and the
+    right value for the others too, computed here by quadrature over the standard normal density.
     """
-    if activation in ("sigmoid", "tanh"):
-        nn.init.xavier_uniform_(layer.weight, gain=nn.init.calculate_gain(activation))
-    elif activation == "selu":
-        nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
-    elif activation == "prelu":
-        nn.init.kaiming_normal_(layer.weight, a=0.25, nonlinearity="leaky_relu")  # PReLU starts at slope 0.25
-    else:
-        nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+    z = torch.linspace(-12.0, 12.0, 24001, dtype=torch.float64)
+    density = torch.exp(-0.5 * z.square()) / math.sqrt(2 * math.pi) * (z[1] - z[0])
+    with torch.no_grad():
+        second_moment = (make_activation(activation).double()(z).square() * density).sum()
+    return float(second_moment.rsqrt())
+
+
+def init_linear(layer: nn.Linear | nn.Conv2d, input_activation: str | None) -> None:
+    """Variance-preserving normal init; biases to zero.
+
+    :param input_activation: the activation that produced the layer's input (what the gain depends on),
+        or None for raw inputs, assumed standardised (gain 1).
+    """
+    gain = 1.0 if input_activation is None else variance_gain(input_activation)
+    nn.init.normal_(layer.weight, std=gain / math.sqrt(layer.weight[0].numel()))
     if layer.bias is not None:
         nn.init.zeros_(layer.bias)
 
@@ -83,9 +94,9 @@ class MLP(nn.Module):
         self.in_features = in_features
         layers: list[nn.Module] = []
         width = in_features
-        for size in hidden:
+        for index, size in enumerate(hidden):
             linear = nn.Linear(width, size)
-            init_linear(linear, activation)
+            init_linear(linear, activation if index > 0 else None)
             layers.append(linear)
             if norm == "batch":
                 layers.append(nn.BatchNorm1d(size))
@@ -97,9 +108,7 @@ class MLP(nn.Module):
             width = size
         if out_features is not None:
             output = nn.Linear(width, out_features)
-            # The output layer feeds a loss, not an activation: Glorot keeps its logits of unit scale.
-            nn.init.xavier_uniform_(output.weight)
-            nn.init.zeros_(output.bias)
+            init_linear(output, activation if hidden else None)
             layers.append(output)
             width = out_features
         self.out_features = width
