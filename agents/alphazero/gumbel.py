@@ -1,0 +1,148 @@
+"""Gumbel AlphaZero search (Danihelka et al. 2022, "Policy improvement by planning with Gumbel").
+
+At the root, Gumbel-top-k sampling picks up to `max_considered` actions and sequential
+halving spends the simulations on them, keeping the better half after each phase; inside
+the tree actions follow the improved policy deterministically. The policy target is
+softmax(logits + sigma(completed Q)), which improves on the prior even with a handful of
+simulations, so training works at 2-16 simulations per move where PUCT needs hundreds.
+Defaults follow mctx: 16 considered actions, value scale 0.1, maxvisit_init 50.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+
+from envs.boards import BoardGame, State
+
+from .mcts import ROOT, Evaluator, SearchOutput, Tree, child_stats, new_tree, run_simulations
+
+__all__ = ["gumbel_search", "considered_visit_sequence", "completed_qvalues"]
+
+
+@lru_cache(maxsize=64)
+def considered_visit_sequence(num_considered: int, num_simulations: int) -> tuple[int, ...]:
+    """The visit count an action must have to be chosen at each root simulation under sequential halving.
+
+    Each phase gives every remaining action the same number of extra visits, about
+    num_simulations / (log2(k) * remaining), then halves the remaining actions (never below 2).
+    """
+    if num_considered <= 1:
+        return tuple(range(num_simulations))
+    phases = math.ceil(math.log2(num_considered))
+    sequence: list[int] = []
+    remaining, visits = num_considered, 0
+    while len(sequence) < num_simulations:
+        extra = max(1, num_simulations // (phases * remaining))
+        for _ in range(extra):
+            sequence.extend([visits] * remaining)
+            visits += 1
+        remaining = max(2, remaining // 2)
+    return tuple(sequence[:num_simulations])
+
+
+def _visit_table(max_considered: int, num_simulations: int, device) -> torch.Tensor:
+    """long [max_considered + 1, num_simulations]: row k is the sequence for k considered actions."""
+    rows = [considered_visit_sequence(k, num_simulations) for k in range(max_considered + 1)]
+    return torch.tensor(rows, dtype=torch.long, device=device)
+
+
+def completed_qvalues(
+    tree: Tree, node: torch.Tensor, value_scale: float = 0.1, maxvisit_init: float = 50.0
+) -> torch.Tensor:
+    """float32 [B, A]: sigma(completed Q) at `node` (long [B]), the bonus added to the prior logits.
+
+    Unvisited actions get the mixed value v_mix (the network value blended with the prior-weighted
+    Q of the visited actions); Q is rescaled to [0, 1] over the legal actions, then multiplied by
+    (maxvisit_init + max visits) * value_scale.
+    """
+    rows = tree.rows
+    visits, q = child_stats(tree, node)
+    prior, legal = tree.prior[rows, node], tree.legal[rows, node]
+    raw_value = tree.sign(node) * tree.raw_value[rows, node]
+    visited = visits > 0
+    total_visits = visits.sum(dim=-1)
+    visited_prior = torch.where(visited, prior.clamp(min=torch.finfo(prior.dtype).tiny), 0.0)
+    weighted_q = (visited_prior * q).sum(dim=-1) / visited_prior.sum(dim=-1).clamp(min=1e-12)
+    mixed_value = (raw_value + total_visits * weighted_q) / (total_visits + 1)
+    completed = torch.where(visited, q, mixed_value[:, None])
+    low = completed.masked_fill(~legal, math.inf).min(dim=-1, keepdim=True).values
+    high = completed.masked_fill(~legal, -math.inf).max(dim=-1, keepdim=True).values
+    rescaled = (completed - low) / (high - low).clamp(min=1e-8)
+    rescaled = torch.where(legal, rescaled, 0.0)
+    return (maxvisit_init + visits.max(dim=-1, keepdim=True).values) * value_scale * rescaled
+
+
+def _log_prior(tree: Tree, node: torch.Tensor) -> torch.Tensor:
+    """float32 [B, A]: log prior at `node`, a very low finite number on illegal actions."""
+    prior = tree.prior[tree.rows, node]
+    return torch.log(prior.clamp(min=1e-30)).masked_fill(~tree.legal[tree.rows, node], -1e9)
+
+
+def _interior_select(tree: Tree, node: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
+    """long [B]: the action whose visit share lags the improved policy the most (deterministic)."""
+    rows = tree.rows
+    visits, _ = child_stats(tree, node)
+    improved = torch.softmax(_log_prior(tree, node) + completed_qvalues(tree, node, value_scale, maxvisit_init), -1)
+    scores = improved - visits / (1 + visits.sum(dim=-1, keepdim=True))
+    return scores.masked_fill(~tree.legal[rows, node], -math.inf).argmax(dim=1)
+
+
+def _score_considered(
+    considered_visit: torch.Tensor, gumbel: torch.Tensor, logits: torch.Tensor, sigma_q: torch.Tensor,
+    visits: torch.Tensor, legal: torch.Tensor,
+) -> torch.Tensor:
+    """float32 [B, A]: g + logits + sigma(q) for legal actions with exactly `considered_visit` (long [B]) visits."""
+    scores = (gumbel + logits + sigma_q).clamp(min=-1e9)
+    eligible = (visits == considered_visit[:, None].float()) & legal
+    return scores.masked_fill(~eligible, -math.inf)
+
+
+def gumbel_search(
+    game: BoardGame,
+    evaluator: Evaluator,
+    roots: State,
+    num_simulations: int,
+    *,
+    max_considered: int = 16,
+    gumbel_scale: float = 1.0,
+    value_scale: float = 0.1,
+    maxvisit_init: float = 50.0,
+    generator: torch.Generator | None = None,
+) -> SearchOutput:
+    """Gumbel AlphaZero search from B root positions.
+
+    :param gumbel_scale: 1 samples actions for self-play; 0 makes the search deterministic (evaluation).
+    Returns the chosen action (the surviving action of sequential halving), the improved-policy target
+    softmax(logits + sigma(completed Q)) and the root visit counts.
+    """
+    tree = new_tree(game, evaluator, roots, num_simulations)
+    root = torch.zeros_like(tree.rows)
+    legal = tree.legal[:, ROOT]
+    logits = _log_prior(tree, root)
+    gumbel = torch.zeros_like(logits)
+    if gumbel_scale > 0:
+        if generator is None:
+            raise ValueError("Gumbel sampling needs a torch.Generator for reproducibility")
+        uniform = torch.rand(logits.shape, generator=generator).clamp(min=1e-20)
+        gumbel = gumbel_scale * -torch.log(-torch.log(uniform)).to(logits.device)
+    table = _visit_table(max_considered, num_simulations, logits.device)
+    num_considered = legal.sum(dim=-1).clamp(max=max_considered)
+
+    def select(t: Tree, node: torch.Tensor, depth: int) -> torch.Tensor:
+        if depth > 0:
+            return _interior_select(t, node, value_scale, maxvisit_init)
+        visits, _ = child_stats(t, root)
+        done = visits.sum(dim=-1).long().clamp(max=num_simulations - 1)
+        sigma_q = completed_qvalues(t, root, value_scale, maxvisit_init)
+        return _score_considered(table[num_considered, done], gumbel, logits, sigma_q, visits, legal).argmax(dim=1)
+
+    run_simulations(tree, game, evaluator, select)
+    visits, _ = child_stats(tree, root)
+    sigma_q = completed_qvalues(tree, root, value_scale, maxvisit_init)
+    target = torch.softmax(logits + sigma_q, dim=-1) * legal
+    most_visited = visits.max(dim=-1).values.long()
+    action = _score_considered(most_visited, gumbel, logits, sigma_q, visits, legal).argmax(dim=1)
+    return SearchOutput(action, target, visits, tree.root_value(), tree)

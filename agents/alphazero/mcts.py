@@ -1,0 +1,274 @@
+"""Array-based Monte Carlo tree search over a batch of B games at once (AlphaZero PUCT).
+
+The tree is a set of preallocated tensors with one row per game and N = num_simulations + 1
+node slots per row (slot 0 is the root, simulation s writes slot s + 1). Selection,
+expansion and backup are tensor operations over all B games, so every simulation costs
+one evaluator (network) call for the B new leaves, whatever B is. No Python object per
+node and no recursion: the descent is a loop over depth that stops when every game has
+reached a leaf.
+
+Sign convention: `value_sum` and `raw_value` are stored from player 0's point of view, and
+converted to the view of the player to move at a node when read (`child_stats`). This keeps
+backup a plain addition and stays correct for games where a player may move twice in a row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from envs.boards import BoardGame, State
+
+__all__ = [
+    "ROOT",
+    "UNVISITED",
+    "Evaluator",
+    "Tree",
+    "SearchOutput",
+    "new_tree",
+    "run_simulations",
+    "child_stats",
+    "puct_search",
+    "puct_select",
+    "dirichlet_noise",
+    "select_actions",
+]
+
+ROOT = 0
+UNVISITED = -1
+"""`children` entry of an action whose child has not been expanded yet."""
+
+Evaluator = Callable[[State], tuple[torch.Tensor, torch.Tensor]]
+"""states [B] -> (policy logits float32 [B, A], value float32 [B] in [-1, 1] for the player to move)."""
+
+SelectFn = Callable[["Tree", torch.Tensor, int], torch.Tensor]
+"""(tree, node long [B], depth) -> action long [B] to follow from `node` in every game."""
+
+
+@dataclass
+class Tree:
+    """Search trees of B games with N node slots each and A actions per node."""
+
+    prior: torch.Tensor  # float32 [B, N, A]: policy prior, 0 on illegal actions
+    legal: torch.Tensor  # bool [B, N, A]
+    children: torch.Tensor  # long [B, N, A]: node slot of each child or UNVISITED
+    parent: torch.Tensor  # long [B, N]: parent slot (UNVISITED for the root)
+    action: torch.Tensor  # long [B, N]: action that led from the parent here
+    visits: torch.Tensor  # float32 [B, N]
+    value_sum: torch.Tensor  # float32 [B, N]: sum of backed-up values, player 0's view
+    raw_value: torch.Tensor  # float32 [B, N]: evaluator (or final) value at expansion, player 0's view
+    to_play: torch.Tensor  # long [B, N]
+    terminal: torch.Tensor  # bool [B, N]
+    states: State  # every field [B, N, ...]
+
+    @property
+    def batch_size(self) -> int:
+        return self.visits.shape[0]
+
+    @property
+    def num_nodes(self) -> int:
+        return self.visits.shape[1]
+
+    @property
+    def rows(self) -> torch.Tensor:
+        """long [B]: 0..B-1, to pick one node per game with `tensor[tree.rows, node]`."""
+        return torch.arange(self.batch_size, device=self.visits.device)
+
+    def sign(self, node: torch.Tensor) -> torch.Tensor:
+        """float32 [B]: +1 where player 0 is to move at `node` (long [B]), else -1."""
+        return 1.0 - 2.0 * self.to_play[self.rows, node].float()
+
+    def root_value(self) -> torch.Tensor:
+        """float32 [B]: mean backed-up value of the root for the player to move there."""
+        root = torch.zeros_like(self.rows)
+        return self.sign(root) * self.value_sum[:, ROOT] / self.visits[:, ROOT].clamp(min=1)
+
+
+@dataclass
+class SearchOutput:
+    """What a search returns for B root positions."""
+
+    action: torch.Tensor  # long [B]: the search's own choice (most visited, or Gumbel's pick)
+    policy_target: torch.Tensor  # float32 [B, A]: training target for the policy head
+    visit_counts: torch.Tensor  # float32 [B, A]: root child visits, summing to num_simulations
+    root_value: torch.Tensor  # float32 [B]: search value for the player to move at the root
+    tree: Tree
+
+
+def _evaluate(game: BoardGame, evaluator: Evaluator, states: State):
+    """Prior, legality, player-0 value, terminal flag and player to move of B states."""
+    logits, value = evaluator(states)
+    legal = game.legal_mask(states)
+    masked = logits.float().masked_fill(~legal, torch.finfo(torch.float32).min)
+    prior = torch.softmax(masked, dim=-1) * legal  # rows with no legal move (finished games) become 0
+    terminal = game.terminal(states)
+    to_play = game.current_player(states)
+    view = 1.0 - 2.0 * to_play.float()
+    # Finished games take the exact result, never the network's guess.
+    value0 = torch.where(terminal, game.returns(states)[:, 0], view * value.float())
+    return prior, legal, value0, terminal, to_play
+
+
+def new_tree(game: BoardGame, evaluator: Evaluator, roots: State, num_simulations: int) -> Tree:
+    """Allocate trees for B root positions and expand the roots (one evaluator call)."""
+    batch, nodes, device = roots.batch_size, num_simulations + 1, roots.device
+    prior, legal, value0, terminal, to_play = _evaluate(game, evaluator, roots)
+
+    def slots(x: torch.Tensor, fill) -> torch.Tensor:
+        out = torch.full((batch, nodes, *x.shape[1:]), fill, dtype=x.dtype, device=device)
+        out[:, ROOT] = x
+        return out
+
+    return Tree(
+        prior=slots(prior, 0.0),
+        legal=slots(legal, False),
+        children=torch.full((batch, nodes, game.num_actions), UNVISITED, dtype=torch.long, device=device),
+        parent=torch.full((batch, nodes), UNVISITED, dtype=torch.long, device=device),
+        action=torch.full((batch, nodes), UNVISITED, dtype=torch.long, device=device),
+        # The root counts its own expansion as one visit, as in mctx, so its children sum to num_simulations.
+        visits=slots(torch.ones(batch, device=device), 0.0),
+        value_sum=slots(value0, 0.0),
+        raw_value=slots(value0, 0.0),
+        to_play=slots(to_play, 0),
+        terminal=slots(terminal, False),
+        states=roots.map(lambda t: t.unsqueeze(1).repeat(1, nodes, *([1] * (t.dim() - 1))).contiguous()),
+    )
+
+
+def child_stats(tree: Tree, node: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Visit counts float32 [B, A] and mean values float32 [B, A] of the children of `node` (long [B]),
+    from the view of the player to move at `node`; unvisited children have 0 visits and value 0."""
+    children = tree.children[tree.rows, node]
+    visited = children != UNVISITED
+    slot = children.clamp(min=0)
+    visits = torch.where(visited, tree.visits.gather(1, slot), 0.0)
+    value_sum = torch.where(visited, tree.value_sum.gather(1, slot), 0.0)
+    q = tree.sign(node)[:, None] * value_sum / visits.clamp(min=1)
+    return visits, q
+
+
+def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn, slot: int) -> None:
+    """One simulation in every game: descend to a leaf, expand it into `slot`, back its value up."""
+    rows = tree.rows
+    node = torch.zeros_like(rows)
+    parent, action = node.clone(), node.clone()
+    path, on_path = [node], [torch.ones_like(rows, dtype=torch.bool)]
+    descending = ~tree.terminal[:, ROOT]
+    for depth in range(tree.num_nodes):  # a path can never be longer than the nodes in the tree
+        chosen = select(tree, node, depth)
+        child = tree.children[rows, node, chosen]
+        leaf_here = descending & (child == UNVISITED)
+        parent = torch.where(leaf_here, node, parent)
+        action = torch.where(leaf_here, chosen, action)
+        moving = descending & ~leaf_here
+        node = torch.where(moving, child, node)
+        path.append(node)
+        on_path.append(moving)
+        descending = moving & ~tree.terminal[rows, node]
+        if not bool(descending.any()):
+            break
+    # Games whose descent ended on a finished position expand nothing; `node` is that position
+    # and stepping it (any action) leaves it unchanged, so all B games share one code path.
+    expands = ~tree.terminal[rows, node]
+    parent = torch.where(expands, parent, node)
+    leaf_states = game.step(tree.states[rows, parent], action, validate=False)
+    prior, legal, value0, terminal, to_play = _evaluate(game, evaluator, leaf_states)
+
+    tree.prior[:, slot], tree.legal[:, slot] = prior, legal
+    tree.raw_value[:, slot], tree.terminal[:, slot], tree.to_play[:, slot] = value0, terminal, to_play
+    tree.parent[:, slot], tree.action[:, slot] = parent, action
+    for key, field in tree.states.items():
+        field[:, slot] = getattr(leaf_states, key)
+    linked = torch.where(expands, slot, tree.children[rows, parent, action])
+    tree.children[rows, parent, action] = linked
+
+    value0 = torch.where(expands, value0, tree.raw_value[rows, node])
+    path.append(torch.full_like(node, slot))
+    on_path.append(expands)
+    for visited_node, mask in zip(path, on_path):
+        tree.visits[rows, visited_node] += mask.float()
+        tree.value_sum[rows, visited_node] += mask.float() * value0
+
+
+def run_simulations(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn) -> Tree:
+    """Fill every free slot of `tree` with one simulation each, choosing actions with `select`."""
+    for slot in range(1, tree.num_nodes):
+        _simulate(tree, game, evaluator, select, slot)
+    return tree
+
+
+def puct_select(tree: Tree, node: torch.Tensor, c_init: float = 1.25, c_base: float = 19652.0) -> torch.Tensor:
+    """long [B]: argmax of Q + U at `node` (long [B]) with AlphaZero's growing exploration constant.
+
+    U = c(s) * P(s, a) * sqrt(N(s)) / (1 + N(s, a)),  c(s) = c_init + log((N(s) + c_base + 1) / c_base).
+    Unvisited children get Q = 0, the value of a draw (AlphaZero's pseudocode uses the worst value,
+    which starves exploration at small simulation counts). Ties go to the lowest action index.
+    """
+    rows = tree.rows
+    visits, q = child_stats(tree, node)
+    parent_visits = tree.visits[rows, node][:, None]
+    c = c_init + torch.log((parent_visits + c_base + 1.0) / c_base)
+    u = c * tree.prior[rows, node] * parent_visits.sqrt() / (1.0 + visits)
+    scores = (q + u).masked_fill(~tree.legal[rows, node], -math.inf)
+    return scores.argmax(dim=1)
+
+
+def dirichlet_noise(legal: torch.Tensor, alpha: float, generator: torch.Generator) -> torch.Tensor:
+    """float32 [B, A]: Dirichlet(alpha) samples over the legal actions of each row (0 elsewhere).
+
+    torch's gamma sampler takes no generator, so a seed is drawn from `generator` and the
+    global CPU stream is forked around the draw: results depend only on `generator`.
+    """
+    seed = int(torch.randint(2**62, (1,), generator=generator))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        gamma = torch._standard_gamma(torch.full(legal.shape, float(alpha)))
+    gamma = gamma.to(legal.device) * legal
+    return gamma / gamma.sum(dim=-1, keepdim=True).clamp(min=1e-12)
+
+
+def puct_search(
+    game: BoardGame,
+    evaluator: Evaluator,
+    roots: State,
+    num_simulations: int,
+    *,
+    c_init: float = 1.25,
+    c_base: float = 19652.0,
+    dirichlet_fraction: float = 0.0,
+    dirichlet_alpha: float | None = None,
+    generator: torch.Generator | None = None,
+) -> SearchOutput:
+    """AlphaZero search from B root positions; the policy target is the root visit distribution.
+
+    :param dirichlet_fraction: share of root prior replaced by Dirichlet noise (0.25 in self-play, 0 to evaluate).
+    :param dirichlet_alpha: noise concentration; None uses `game.dirichlet_alpha`.
+    """
+    tree = new_tree(game, evaluator, roots, num_simulations)
+    if dirichlet_fraction > 0:
+        if generator is None:
+            raise ValueError("root noise needs a torch.Generator for reproducibility")
+        alpha = game.dirichlet_alpha if dirichlet_alpha is None else dirichlet_alpha
+        noise = dirichlet_noise(tree.legal[:, ROOT], alpha, generator)
+        tree.prior[:, ROOT] = (1 - dirichlet_fraction) * tree.prior[:, ROOT] + dirichlet_fraction * noise
+    run_simulations(tree, game, evaluator, lambda t, node, depth: puct_select(t, node, c_init, c_base))
+    visits, _ = child_stats(tree, torch.zeros_like(tree.rows))
+    target = visits / visits.sum(dim=-1, keepdim=True).clamp(min=1)
+    return SearchOutput(visits.argmax(dim=1), target, visits, tree.root_value(), tree)
+
+
+def select_actions(
+    visit_counts: torch.Tensor, legal: torch.Tensor, temperature: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """long [B]: sample from visits^(1/T) over legal actions; T = 0 takes the most visited (lowest index on ties)."""
+    if temperature == 0:
+        return visit_counts.masked_fill(~legal, -1.0).argmax(dim=1)
+    if generator is None:
+        raise ValueError("sampling with temperature > 0 needs a torch.Generator for reproducibility")
+    # Work in log space so small temperatures do not overflow; legal unvisited moves keep a tiny weight.
+    logits = torch.log(visit_counts.float().clamp(min=1e-8)) / temperature
+    probs = torch.softmax(logits.masked_fill(~legal, -math.inf), dim=-1)
+    return torch.multinomial(probs.cpu(), 1, generator=generator).squeeze(1).to(visit_counts.device)
