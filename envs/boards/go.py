@@ -1,0 +1,263 @@
+"""Go (OpenSpiel `go(board_size=9)`): area scoring, komi 7.5, simple ko, positional superko ends a game drawn.
+
+Actions: `row * size + column` with row 0 the bottom rank ("a1" is action 0, as in
+OpenSpiel), `size * size` = pass. `state.board[:, r, c]` holds the point of rank r + 1, so
+the board is stored bottom-up and `render` turns it over for people. Black (player 0,
+'X') moves first.
+
+Rules, as OpenSpiel plays them:
+- a move must be on an empty point, must not be suicide, and must not retake a ko at once
+  (simple ko: a single stone that just captured exactly one stone, playing into an eye,
+  cannot be recaptured on the very next move); pass is always legal;
+- a non-pass move that recreates any earlier board (positional superko) is legal but ends
+  the game as a draw;
+- the game ends after two consecutive passes or after 2 * size * size moves, and is then
+  scored Tromp-Taylor: stones plus empty regions that touch only one colour, minus komi
+  for Black; the higher score wins (a 0 score is a draw).
+
+Groups are found by batched label propagation: every point starts labelled with its own
+index and repeatedly takes the smallest label among its same-colour neighbours, then
+jumps to its label's label (pointer jumping, which halves long chains each round),
+until nothing changes. Per-group minimum and maximum liberty indices
+(scatter-reduced over the labels) tell a group with no liberty, exactly one (in atari)
+or more apart without counting them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from rlkit.errors import RlkitError
+
+from .base import BoardGame, State, column_letters
+
+__all__ = ["Go", "GroupInfo"]
+
+OFF_BOARD_COLOUR = 3
+"""Colour of the sentinel point past the edge: equal to no stone colour and not empty."""
+
+HISTORY = 4
+"""Board positions (current and 3 before it) in the observation."""
+
+CHECK_EVERY = 4
+"""Label-propagation rounds between convergence checks (each check is a host sync on GPUs)."""
+
+
+def neighbour_table(size: int) -> torch.Tensor:
+    """long [size*size, 4]: the 4 orthogonal neighbours of each point, size*size past the edge."""
+    cells = size * size
+    table = torch.full((cells, 4), cells, dtype=torch.long)
+    for cell in range(cells):
+        r, c = divmod(cell, size)
+        for k, (dr, dc) in enumerate(((-1, 0), (1, 0), (0, -1), (0, 1))):
+            if 0 <= r + dr < size and 0 <= c + dc < size:
+                table[cell, k] = (r + dr) * size + c + dc
+    return table
+
+
+class GroupInfo:
+    """Connected same-colour components of a batch of flat boards (empty regions included).
+
+    Fields, all over B boards of P points: `colour` int8 [B, P], `neighbours` long [P, 4],
+    `neighbour_colour` int8 [B, P, 4], `label` long [B, P] (smallest point of the component),
+    `liberty_lo` / `liberty_hi` long [B, P]: smallest / largest empty point next to the
+    point's component (P / -1 when there is none), `rounds`: propagation rounds it took.
+    """
+
+    def __init__(self, colour: torch.Tensor, neighbours: torch.Tensor):
+        batch, cells = colour.shape
+        self.colour, self.neighbours = colour, neighbours
+        padded = torch.cat([colour, colour.new_full((batch, 1), OFF_BOARD_COLOUR)], dim=1)
+        self.neighbour_colour = padded[:, neighbours]  # [B, P, 4]
+        same = self.neighbour_colour == colour.unsqueeze(-1)
+        self.label, self.rounds = self._propagate(torch.where(same, neighbours, cells), cells)
+        empty_next = self.neighbour_colour == 0
+        self.liberty_lo = self.per_component(torch.where(empty_next, neighbours, cells).amin(-1), "amin", cells)
+        self.liberty_hi = self.per_component(torch.where(empty_next, neighbours, -1).amax(-1), "amax", -1)
+
+    @staticmethod
+    def _propagate(links: torch.Tensor, cells: int) -> tuple[torch.Tensor, int]:
+        """Component labels from links long [B, P, 4] (a same-colour neighbour, or P for none)."""
+        batch = links.shape[0]
+        label = torch.arange(cells, device=links.device).expand(batch, cells)
+        links = links.flatten(1)
+        sentinel = label.new_full((batch, 1), cells)
+        rounds = 0
+        while rounds < cells:
+            for _ in range(CHECK_EVERY):
+                previous = label
+                around = torch.cat([label, sentinel], dim=1).gather(1, links).view(batch, cells, 4)
+                label = torch.minimum(label, around.amin(-1))
+                label = label.gather(1, label)  # pointer jumping: adopt the label's own label
+            rounds += CHECK_EVERY
+            if torch.equal(label, previous):  # one round changed nothing: a fixed point
+                break
+        return label, rounds
+
+    def per_component(self, values: torch.Tensor, reduce: str, fill: int) -> torch.Tensor:
+        """long [B, P]: `reduce` ("amin"/"amax") of values long [B, P] over each point's component."""
+        out = torch.full_like(values, fill).scatter_reduce(1, self.label, values, reduce)
+        return out.gather(1, self.label)
+
+    def around(self, values: torch.Tensor, fill: int) -> torch.Tensor:
+        """[B, P, 4]: values [B, P] at each point's neighbours (`fill` past the edge)."""
+        return torch.cat([values, values.new_full((values.shape[0], 1), fill)], dim=1)[:, self.neighbours]
+
+
+class Go(BoardGame):
+    name = "go"
+    symmetry_group = "d4"
+
+    def __init__(self, size: int = 9, komi: float = 7.5, device="cpu"):
+        if not isinstance(size, int) or not 2 <= size <= 19:
+            raise RlkitError(f"go: size must be an integer from 2 to 19 (as in OpenSpiel), got {size!r}")
+        self.height = self.width = size
+        self.cells = size * size
+        self.num_actions = self.cells + 1
+        self.pass_action = self.cells
+        self.komi = float(komi)
+        self.max_moves = 2 * self.cells
+        self.dirichlet_alpha = 10.0 / self.cells  # about 0.03 on 19x19, as AlphaZero used
+        super().__init__(device)
+        self._neighbours = neighbour_table(size).to(self.device)
+        # additive Zobrist keys below 2**54, so a sum over 361 points cannot overflow int64
+        keys = torch.randint(1, 2**54, (2, self.cells), generator=torch.Generator().manual_seed(2765481))
+        self._keys = keys.to(self.device)
+
+    # ----------------------------------------------------------------------- rules
+    def _initial(self, batch_size: int) -> State:
+        zeros = torch.zeros(batch_size, dtype=torch.long, device=self.device)
+        flat = torch.zeros(batch_size, self.cells, dtype=torch.int8, device=self.device)
+        hashes = torch.full((batch_size, self.max_moves + 1), -1, dtype=torch.long, device=self.device)
+        hashes[:, 0] = 0  # the empty board's hash
+        return State(
+            board=flat.view(batch_size, self.height, self.width),
+            to_play=zeros,
+            done=zeros.bool(),
+            winner=zeros - 1,
+            num_moves=zeros,
+            passes=zeros,
+            ko=zeros - 1,
+            atari_liberty=torch.full((batch_size, self.cells), -1, dtype=torch.long, device=self.device),
+            legal=torch.ones(batch_size, self.num_actions, dtype=torch.bool, device=self.device),
+            hashes=hashes,
+            history=flat.new_zeros(batch_size, HISTORY - 1, self.height, self.width),
+        )
+
+    def _legal(self, state: State) -> torch.Tensor:
+        # computed once per move in `_apply` from the group analysis that captures need anyway
+        return state.legal
+
+    def _apply(self, state: State, actions: torch.Tensor) -> State:
+        batch = actions.shape[0]
+        is_pass = actions == self.pass_action
+        mover = (state.to_play + 1).to(torch.int8)[:, None]  # [B, 1]
+        enemy = 3 - mover
+        flat = state.board.flatten(1)
+        # a group in atari on its only liberty dies when the opponent fills it
+        captured = (flat == enemy) & (state.atari_liberty == actions[:, None])
+        placed = torch.nn.functional.one_hot(actions, self.num_actions)[:, : self.cells].bool()
+        new_flat = torch.where(placed, mover, torch.where(captured, 0, flat))
+
+        around_move = torch.cat([flat, flat.new_full((batch, 1), OFF_BOARD_COLOUR)], dim=1).gather(
+            1, self._neighbours[actions.clamp(max=self.cells - 1)]
+        )
+        into_eye = ((around_move == enemy) | (around_move == OFF_BOARD_COLOUR)).all(1) & ~is_pass
+        takes_ko = into_eye & (captured.sum(1) == 1)
+        ko = torch.where(takes_ko, captured.to(torch.int8).argmax(1), -1)
+
+        groups = GroupInfo(new_flat, self._neighbours)
+        position = self._hash(new_flat)
+        superko = (state.hashes == position[:, None]).any(1) & ~is_pass
+        num_moves = state.num_moves + 1
+        passes = torch.where(is_pass, state.passes + 1, 0)
+        done = superko | (passes >= 2) | (num_moves >= self.max_moves)
+        score = self._score(groups)
+        winner = torch.where(score > 0, 0, torch.where(score < 0, 1, -1))
+        nxt = 1 - state.to_play
+        in_atari = (new_flat != 0) & (groups.liberty_lo == groups.liberty_hi)
+        return State(
+            board=new_flat.view_as(state.board),
+            to_play=nxt,
+            done=done,
+            winner=torch.where(done & ~superko, winner, -1),
+            num_moves=num_moves,
+            passes=passes,
+            ko=ko,
+            atari_liberty=torch.where(in_atari, groups.liberty_lo, -1),
+            legal=torch.cat([self._placements(groups, enemy, ko), is_pass.new_ones(batch, 1)], dim=1),
+            # clamped: `step` also runs finished games (at the move cap) through here, then discards them
+            hashes=state.hashes.scatter(1, num_moves[:, None].clamp(max=self.max_moves), position[:, None]),
+            history=torch.cat([state.board[:, None], state.history[:, :-1]], dim=1),
+        )
+
+    def _placements(self, groups: GroupInfo, stone: torch.Tensor, ko: torch.Tensor) -> torch.Tensor:
+        """bool [B, P]: points where `stone` (int8 [B, 1]) may play: empty, not the ko point, not suicide.
+
+        A stone survives if it touches an empty point, joins a group of its colour that keeps
+        another liberty, or captures an enemy group in atari (whose last liberty is this point).
+        """
+        colours = groups.neighbour_colour  # [B, P, 4]
+        lo = groups.around(groups.liberty_lo, self.cells)
+        hi = groups.around(groups.liberty_hi, -1)
+        breathes = (colours == 0).any(-1)
+        joins_safe = ((colours == stone[..., None]) & (lo < hi)).any(-1)
+        captures = ((colours == 3 - stone[..., None]) & (lo == hi)).any(-1)
+        not_ko = torch.arange(self.cells, device=self.device) != ko[:, None]
+        return (groups.colour == 0) & not_ko & (breathes | joins_safe | captures)
+
+    def _score(self, groups: GroupInfo) -> torch.Tensor:
+        """float32 [B]: Tromp-Taylor area of Black minus White's, minus komi."""
+        colour = groups.colour
+        reaches_black = groups.per_component((groups.neighbour_colour == 1).any(-1).long(), "amax", 0)
+        reaches_white = groups.per_component((groups.neighbour_colour == 2).any(-1).long(), "amax", 0)
+        empty = colour == 0
+        black = (colour == 1) | (empty & (reaches_black > reaches_white))
+        white = (colour == 2) | (empty & (reaches_white > reaches_black))
+        return black.sum(1).float() - white.sum(1).float() - self.komi
+
+    def _hash(self, flat: torch.Tensor) -> torch.Tensor:
+        """long [B]: additive Zobrist hash of flat boards int8 [B, P] (the empty board hashes to 0)."""
+        return torch.where(flat == 1, self._keys[0], torch.where(flat == 2, self._keys[1], 0)).sum(1)
+
+    def _any_action(self, state: State) -> torch.Tensor:
+        return torch.full((state.batch_size,), self.pass_action, dtype=torch.long, device=self.device)
+
+    # ------------------------------------------------------------------ observation
+    def observation(self, state: State) -> torch.Tensor:
+        """float32 [B, 2 * HISTORY + 1, H, W] for the player to move: own stones now and in the 3
+        positions before (planes 0-3, newest first), the opponent's likewise (planes 4-7), and a
+        plane of ones when Black (player 0, who pays komi) is to move (plane 8)."""
+        boards = torch.cat([state.board[:, None], state.history], dim=1)  # [B, HISTORY, H, W]
+        me = (state.to_play + 1).view(-1, 1, 1, 1).to(boards.dtype)
+        own = boards == me
+        opp = (boards != 0) & ~own
+        black = (state.to_play == 0).view(-1, 1, 1, 1).expand(-1, 1, self.height, self.width)
+        return torch.cat([own, opp, black], dim=1).float()
+
+    # -------------------------------------------------------------- human interface
+    def render(self, state: State, i: int = 0) -> str:
+        # rows are stored bottom-up (rank 1 first); people read Go boards with rank 1 at the bottom
+        return super().render(state.replace(board=state.board.flip(1)), i)
+
+    def _row_label(self, r: int) -> str:
+        return str(self.height - r)
+
+    def _skip_i(self) -> bool:
+        return True
+
+    def notation_help(self) -> str:
+        last = column_letters(self.width, skip_i=True)[-1]
+        return f"moves look like c3 (column a-{last} without i, row 1-{self.height} from the bottom) or pass"
+
+    def _parse(self, text: str) -> int:
+        if text == "pass":
+            return self.pass_action
+        col, row = column_letters(self.width, skip_i=True).index(text[0]), int(text[1:]) - 1
+        return self.width * row + col if 0 <= row < self.height else -1
+
+    def _format(self, action: int) -> str:
+        if action == self.pass_action:
+            return "pass"
+        row, col = divmod(action, self.width)
+        return column_letters(self.width, skip_i=True)[col] + str(row + 1)
