@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -47,7 +48,7 @@ class MetricsLogger:
     :param unit: what a step counts ("step", "game", "epoch").
     :param show: metric keys shown beside the bar (their last logged value).
     :param start: the step a resumed run starts from.
-    :param progress: show the bar (it is also hidden when stderr is not a terminal).
+    :param progress: show the bar (it is also hidden when stderr is not a terminal or RLKIT_PROGRESS=0).
     :param tensorboard: write TensorBoard events when the `tensorboard` package is installed.
     """
 
@@ -67,7 +68,8 @@ class MetricsLogger:
                 self._tb = _tensorboard_writer(self.run_dir / "tb")
         # disable=None hides the bar when not attached to a terminal (CI logs stay readable)
         self._bar = tqdm(total=total, initial=start, unit=unit, desc=desc, dynamic_ncols=True,
-                         disable=None if progress else True, smoothing=0.05)
+                         disable=None if progress and os.environ.get("RLKIT_PROGRESS") != "0" else True,
+                         smoothing=0.05)
         self._bar_n = start
 
     def update(self, step: int) -> None:

@@ -1,0 +1,298 @@
+"""The `rlkit` command: a thin layer over the Python API of each agent.
+
+    rlkit train dqn --env CartPole-v1 --preset rainbow
+    rlkit train alphazero --game connect4
+    rlkit eval dqn runs/<name> --episodes 30
+    rlkit play --game connect4 --checkpoint runs/<name>
+    rlkit arena alphabeta:4 oneply --game connect4
+    rlkit demo digits --model dbn
+
+User errors (unknown env or game, bad config key, unreadable checkpoint) print one line
+and exit with status 2; `--debug` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from typing import Any, Callable
+
+from rlkit.errors import RlkitError
+
+__all__ = ["main", "build_parser"]
+
+
+def _run_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("run")
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key (repeatable), e.g. --set lr=3e-4; see --show-config")
+    g.add_argument("--steps", type=float, default=None, help="training budget (agent steps / self-play games)")
+    g.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's)")
+    g.add_argument("--device", default=None, help="torch device: auto, cpu or cuda (default: auto)")
+    g.add_argument("--name", default=None, help="run name: the run is written to RUNS_DIR/NAME (default: a timestamp)")
+    g.add_argument("--runs-dir", default="runs", help="folder holding run directories (default: runs)")
+    g.add_argument("--resume", metavar="RUN_DIR", default=None,
+                   help="continue the run in RUN_DIR from its newest checkpoint (counters, optimiser, RNG restored)")
+    g.add_argument("--show-config", action="store_true", help="print every config key with its value and help, then exit")
+    g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    b = p.add_argument_group("backend (scale-out)")
+    b.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local: one process (default); ray: workers as Ray actors")
+    b.add_argument("--address", default=None,
+                   help="Ray cluster address (else $RAY_ADDRESS; if neither, an embedded local Ray is started)")
+    b.add_argument("--num-workers", type=int, default=2, help="self-play / acting workers with --backend ray")
+    b.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPU share of each worker (fractions allowed)")
+    b.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs reserved for each worker")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rlkit", description="Train, evaluate and play reinforcement-learning agents (DQN/Rainbow, AlphaZero).",
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=textwrap.dedent(__doc__.split("\n\n")[1]))
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = sub.add_parser("train", help="train an agent", description="Train an agent; see `rlkit train AGENT --help`.")
+    agents = train.add_subparsers(dest="agent", metavar="AGENT", required=True)
+    dqn = agents.add_parser("dqn", help="DQN with every Rainbow extension (Atari or any Gymnasium env)",
+                            description="Train DQN / Rainbow. Presets follow the Rainbow ablation; every knob is a "
+                                        "config key (--show-config lists them).")
+    dqn.add_argument("--env", default="CartPole-v1", help="Gymnasium env id, e.g. CartPole-v1 or ALE/Pong-v5")
+    dqn.add_argument("--preset", default="dqn", help="dqn, double, dueling, prioritized, c51, noisy or rainbow")
+    dqn.add_argument("--list-presets", action="store_true", help="print the presets and exit")
+    _run_options(dqn)
+    dqn.set_defaults(handler=_train_dqn)
+
+    az = agents.add_parser("alphazero", help="AlphaZero self-play with batched MCTS on a board game",
+                           description="Train AlphaZero by batched self-play. Per-game defaults; every knob is a "
+                                       "config key (--show-config lists them).")
+    az.add_argument("--game", default="connect4", help="tictactoe, connect4, othello, gomoku, hex or go")
+    az.add_argument("--list-presets", action="store_true", help="print the per-game presets and exit")
+    _run_options(az)
+    az.set_defaults(handler=_train_alphazero)
+
+    ev = sub.add_parser("eval", help="evaluate a trained agent", description="Evaluate a checkpoint.")
+    ev_agents = ev.add_subparsers(dest="agent", metavar="AGENT", required=True)
+    evd = ev_agents.add_parser("dqn", help="standard Atari protocol: 30 no-op starts, eps 0.001, full games",
+                               description="Evaluate a DQN checkpoint with the standard protocol and print the mean, "
+                                           "median and std of game scores and the human-normalised score.")
+    evd.add_argument("checkpoint", help="run directory (newest checkpoint) or checkpoint file")
+    evd.add_argument("--episodes", type=int, default=30, help="evaluation episodes (default 30)")
+    evd.add_argument("--video", default=None, metavar="DIR", help="record MP4 videos of the episodes into DIR")
+    evd.add_argument("--seed", type=int, default=0, help="evaluation seed")
+    evd.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    evd.set_defaults(handler=_eval_dqn)
+    eva = ev_agents.add_parser("alphazero", help="play a checkpoint against the reference players",
+                               description="Evaluate an AlphaZero checkpoint against random, one-ply and alpha-beta "
+                                           "players (and the Connect Four solver's optimal-move share).")
+    eva.add_argument("checkpoint", help="run directory (newest checkpoint) or checkpoint file")
+    eva.add_argument("--games", type=int, default=20, help="games per opponent (colours alternate)")
+    eva.add_argument("--sims", type=int, default=None, help="MCTS simulations per move (default: the training value)")
+    eva.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    eva.set_defaults(handler=_eval_alphazero)
+
+    play = sub.add_parser("play", help="play a board game against an agent in the terminal",
+                          description="Play against an AlphaZero checkpoint or a reference player. Type moves in the "
+                                      "game's notation (e.g. 'd' in Connect Four, 'e5' in Go, 'pass'); 'quit' leaves.")
+    play.add_argument("--game", required=True, help="tictactoe, connect4, othello, gomoku, hex or go")
+    play.add_argument("--checkpoint", default=None,
+                      help="AlphaZero run directory or checkpoint; without it you play the opponent given by --opponent")
+    play.add_argument("--opponent", default="alphabeta:4", help="reference opponent when no checkpoint is given")
+    play.add_argument("--color", choices=["first", "second"], default="first", help="move first or second")
+    play.add_argument("--sims", type=int, default=200, help="agent's MCTS simulations per move (its strength)")
+    play.set_defaults(handler=_play)
+
+    arena = sub.add_parser("arena", help="pit two players against each other",
+                           description="Play PLAYER_A against PLAYER_B over a set of openings with colours swapped and "
+                                       "report wins/draws/losses and an Elo difference with a 95% interval. A player "
+                                       "is a checkpoint path or a reference name: random, oneply, alphabeta[:DEPTH], "
+                                       "perfect (tic-tac-toe), solver (Connect Four).")
+    arena.add_argument("player_a")
+    arena.add_argument("player_b")
+    arena.add_argument("--game", required=True, help="tictactoe, connect4, othello, gomoku, hex or go")
+    arena.add_argument("--games", type=int, default=20, help="games to play (half with each colour)")
+    arena.add_argument("--sims", type=int, default=100, help="MCTS simulations per move for checkpoint players")
+    arena.add_argument("--seed", type=int, default=0, help="seed for openings and players")
+    arena.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    arena.set_defaults(handler=_arena)
+
+    demo = sub.add_parser("demo", help="supervised and unsupervised nets on scikit-learn's digits",
+                          description="Train one model from `nets` on the bundled 8x8 digits and report test figures.")
+    demo.add_argument("dataset", choices=["digits"], help="the dataset (bundled with scikit-learn)")
+    demo.add_argument("--model", default="mlp", choices=["mlp", "lenet", "lstm", "ae", "dae", "rbm", "dbn", "vae", "gan"],
+                      help="which model to train")
+    demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--runs-dir", default="runs", help="folder for the run directory with its plots")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+# --------------------------------------------------------------------------- helpers
+def _overrides(args: argparse.Namespace, steps_key: str) -> list[str]:
+    extra = list(args.overrides)
+    if args.steps is not None:
+        extra.append(f"{steps_key}={int(args.steps)}")
+    if args.seed is not None:
+        extra.append(f"seed={args.seed}")
+    if args.device is not None:
+        extra.append(f"device={args.device}")
+    return extra
+
+
+def _print_presets(presets: dict[str, Callable], key: str) -> None:
+    for name, fn in presets.items():
+        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+        print(f"  {name:<12} {doc}")
+    print(f"\nuse one with --{key} NAME; list its keys with --show-config")
+
+
+def _open_or_create_run(args: argparse.Namespace, config: dict[str, Any], prefix: str):
+    from rlkit.runs import Run
+
+    if args.resume:
+        return Run.open(args.resume), True
+    name = args.name or f"{prefix}-{_timestamp()}"
+    return Run.create(args.runs_dir, name, config), False
+
+
+def _timestamp() -> str:
+    import time
+
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def _resumed_config(args: argparse.Namespace, cls: type, steps_key: str):
+    from rlkit.config import apply_overrides, from_dict
+    from rlkit.runs import Run
+
+    cfg = from_dict(cls, Run.open(args.resume).load_config())
+    return apply_overrides(cfg, _overrides(args, steps_key))
+
+
+def _train(args: argparse.Namespace, agent: str, cfg: Any, run, resume: bool) -> dict[str, Any]:
+    if args.backend == "ray":
+        from rlkit.backend import RayOptions, train_with_ray
+
+        options = RayOptions(address=args.address, num_workers=args.num_workers,
+                             gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker)
+        return train_with_ray(agent, cfg, run, resume=resume, options=options)
+    if agent == "dqn":
+        from agents.dqn import train
+    else:
+        from agents.alphazero import train
+    return train(cfg, run, resume=resume)
+
+
+def _report(summary: dict[str, Any], run) -> None:
+    print(json.dumps({"run": str(run.path), **summary}, default=str))
+
+
+# -------------------------------------------------------------------------- handlers
+def _train_dqn(args: argparse.Namespace) -> int:
+    from agents import dqn
+    from rlkit.config import format_config, to_dict
+
+    if args.list_presets:
+        _print_presets(dqn.PRESETS, "preset")
+        return 0
+    if args.resume:
+        cfg = _resumed_config(args, dqn.DQNConfig, "total_steps")
+    else:
+        cfg = dqn.make_config(args.preset, args.env, _overrides(args, "total_steps"))
+    if args.show_config:
+        print(format_config(cfg))
+        return 0
+    run, resume = _open_or_create_run(args, to_dict(cfg), f"dqn-{args.env.replace('/', '_')}-{args.preset}")
+    _report(_train(args, "dqn", cfg, run, resume), run)
+    return 0
+
+
+def _train_alphazero(args: argparse.Namespace) -> int:
+    from agents import alphazero
+    from rlkit.config import format_config, to_dict
+
+    if args.list_presets:
+        _print_presets(alphazero.PRESETS, "game")
+        return 0
+    if args.resume:
+        cfg = _resumed_config(args, alphazero.AlphaZeroConfig, "total_games")
+    else:
+        cfg = alphazero.make_config(args.game, _overrides(args, "total_games"))
+    if args.show_config:
+        print(format_config(cfg))
+        return 0
+    run, resume = _open_or_create_run(args, to_dict(cfg), f"alphazero-{args.game}")
+    _report(_train(args, "alphazero", cfg, run, resume), run)
+    return 0
+
+
+def _eval_dqn(args: argparse.Namespace) -> int:
+    from agents.dqn import evaluate
+
+    result = evaluate(args.checkpoint, episodes=args.episodes, video_dir=args.video, seed=args.seed)
+    if args.json:
+        print(json.dumps(result, default=str))
+    else:
+        for key, value in result.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+def _eval_alphazero(args: argparse.Namespace) -> int:
+    from agents.alphazero import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, games=args.games, sims=args.sims)
+    print(json.dumps(result, default=str) if args.json else "\n".join(f"{k:>28}: {v}" for k, v in result.items()))
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    from agents.alphazero import play
+
+    play(args.game, checkpoint=args.checkpoint, opponent=args.opponent, human_first=args.color == "first",
+         sims=args.sims)
+    return 0
+
+
+def _arena(args: argparse.Namespace) -> int:
+    from agents.alphazero import arena_match
+
+    result = arena_match(args.game, args.player_a, args.player_b, games=args.games, sims=args.sims, seed=args.seed)
+    print(json.dumps(result, default=str) if args.json else "\n".join(f"{k:>16}: {v}" for k, v in result.items()))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import runpy
+
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts",
+                          "supervised_digits.py")
+    if not os.path.exists(script):
+        raise RlkitError("the digits demo lives in scripts/supervised_digits.py of a source checkout; it is not here")
+    sys.argv = [script, "--model", args.model, "--seed", str(args.seed), "--out", args.runs_dir]
+    runpy.run_path(script, run_name="__main__")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "no_progress", False):
+        os.environ["RLKIT_PROGRESS"] = "0"  # read by rlkit.metrics.MetricsLogger
+    try:
+        return args.handler(args)
+    except RlkitError as err:
+        if args.debug:
+            raise
+        print(f"rlkit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("rlkit: interrupted; resume with --resume RUN_DIR", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
