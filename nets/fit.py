@@ -45,6 +45,7 @@ def fit(
     momentum: float = 0.9,
     weight_decay: float = 0.0,
     patience: int | None = None,
+    max_grad_norm: float | None = None,
     device: torch.device | str | None = None,
     seed: int = 0,
     progress: bool = True,
@@ -57,6 +58,7 @@ def fit(
     :param val: validation data in the same forms (needed for ``patience``).
     :param optimizer: "adam", "sgd" (with ``momentum``) or "rmsprop" (with ``momentum``).
     :param patience: stop after this many epochs without a lower ``val/loss``, then restore the best weights.
+    :param max_grad_norm: clip the global gradient norm to this (recurrent nets need it); None: no clipping.
     :param device: where to train; default: where the model's parameters are.
     :param seed: seeds shuffling and the model's own randomness (dropout, sampling); the caller's global
         RNG state is restored afterwards.
@@ -78,11 +80,13 @@ def fit(
         bar = tqdm(total=epochs, unit="epoch", desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
         for epoch in range(1, epochs + 1):
             model.train()
-            metrics = _prefixed("train", _run_epoch(model, train, batch_size, device, generator, optimizers))
+            metrics = _prefixed(
+                "train", _run_epoch(model, train, batch_size, device, generator, optimizers, max_grad_norm)
+            )
             if val is not None:
                 model.eval()
                 with torch.no_grad():
-                    metrics |= _prefixed("val", _run_epoch(model, val, batch_size, device, None, None))
+                    metrics |= _prefixed("val", _run_epoch(model, val, batch_size, device, None, None, None))
             for key, value in metrics.items():
                 history.setdefault(key, []).append(value)
             if log is not None:
@@ -119,6 +123,7 @@ def _run_epoch(
     device: torch.device,
     generator: torch.Generator | None,
     optimizers: list[torch.optim.Optimizer] | None,
+    max_grad_norm: float | None,
 ) -> dict[str, float]:
     """One pass over ``data``: trains when ``optimizers`` is given, else evaluates. Batch-size-weighted means."""
     totals: dict[str, float] = {}
@@ -134,6 +139,8 @@ def _run_epoch(
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
             loss.backward()
+            if max_grad_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
             for opt in optimizers:
                 opt.step()
         size = len(batch[0])
