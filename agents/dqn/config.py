@@ -28,6 +28,8 @@ class DQNConfig:
     env_preset: str = param(
         "auto", "Atari preprocessing: dqn (Mnih 2015), machado (sticky actions), none; auto = dqn for Atari",
         choices=["auto", "dqn", "machado", "none"])
+    vectorization: str = param("auto", "envs.make vectorisation; auto = sync for one env, async (processes) else",
+                               choices=["auto", "sync", "async", "native"])
     num_envs: int = param(4, "vectorised environments stepped together (one batched network call per step)")
     seed: int = param(0, "seed for envs, network init, replay sampling and exploration")
     total_steps: int = param(50_000, "agent steps to train for (summed over envs)")
@@ -45,7 +47,8 @@ class DQNConfig:
     num_atoms: int = param(1, "atoms of the return distribution; 1 = expected Q, 51 = C51 (Bellemare et al. 2017)")
     v_min: float = param(-10.0, "lowest atom of the C51 support")
     v_max: float = param(10.0, "highest atom of the C51 support")
-    pretrained_torso: str = param("", "file written by nets.save (AE/DAE/DBN) whose encoder initialises the torso")
+    pretrained_torso: str = param(
+        "", "AE/DAE/DBN file (agents.dqn.pretrain) whose encoder becomes the torso, fine-tuned by Q-learning")
 
     # learning
     double: bool = param(False, "double Q-learning: online net picks the next action, target net scores it")
@@ -105,7 +108,7 @@ def _base(env_id: str) -> DQNConfig:
             eps_start=1.0, eps_end=0.1, eps_decay_steps=1_000_000, checkpoint_every_steps=500_000,
             log_every_steps=10_000)
     return DQNConfig(
-        env_id=env_id, num_envs=4, total_steps=50_000, mlp_hidden=[128, 128], head_hidden=0, loss="huber",
+        env_id=env_id, num_envs=4, vectorization="sync", total_steps=50_000, mlp_hidden=[128, 128], head_hidden=0, loss="huber",
         optimizer="adam", lr=1e-3, adam_eps=1e-8, max_grad_norm=10.0, batch_size=64, train_every_steps=1,
         target_update_steps=500, learning_starts_steps=1_000, buffer_size=50_000, eps_start=1.0, eps_end=0.02,
         eps_decay_steps=10_000, checkpoint_every_steps=0, log_every_steps=1_000)
@@ -206,8 +209,8 @@ def check_config(cfg: DQNConfig) -> None:
         if unsupported or cfg.n_step != 1:
             raise RlkitError(f"torso=lstm (DRQN) trains 1-step expected-Q on sequences; it does not support "
                              f"{unsupported + (['n_step>1'] if cfg.n_step != 1 else [])}")
-    if cfg.pretrained_torso and cfg.torso == "lstm":
-        raise RlkitError("pretrained_torso initialises a nature_cnn or mlp torso, not lstm")
+    if cfg.pretrained_torso and cfg.torso not in ("auto", "mlp"):
+        raise RlkitError(f"pretrained_torso gives a fully connected torso; set torso=mlp (or auto), not {cfg.torso!r}")
 
 
 def check_compatible(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int | None) -> str:
@@ -221,7 +224,8 @@ def check_compatible(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: in
     if num_actions is None:
         raise RlkitError(f"DQN needs a discrete action space; {cfg.env_id} has a continuous one")
     image = len(obs_shape) == 3
-    fits = ["nature_cnn"] if image else (["mlp", "lstm"] if len(obs_shape) == 1 else [])
+    # An mlp on pixels flattens the frame stack; it is what a pretrained AE/DBN torso is.
+    fits = ["nature_cnn", "mlp"] if image else (["mlp", "lstm"] if len(obs_shape) == 1 else [])
     if not fits:
         raise RlkitError(f"{cfg.env_id} has observations of shape {tuple(obs_shape)}; DQN supports image stacks "
                          "[C, H, W] (nature_cnn) and vectors [D] (mlp, lstm)")
@@ -229,7 +233,7 @@ def check_compatible(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: in
     if torso not in fits:
         raise RlkitError(f"torso {torso!r} does not fit {cfg.env_id}: its observations have shape "
                          f"{tuple(obs_shape)}; networks that fit: {fits}")
-    if image and tuple(obs_shape[1:]) != (84, 84):
+    if torso == "nature_cnn" and tuple(obs_shape[1:]) != (84, 84):
         raise RlkitError(f"nature_cnn expects 84x84 frames, {cfg.env_id} gives {tuple(obs_shape)}; "
                          "use env_preset=dqn or machado")
     return torso

@@ -146,7 +146,9 @@ class Learner:
             nets.reset_noise(self.online)
             nets.reset_noise(self.target)
         per_sample, priority, q = self.loss_fn(self.online, self.target, batch)
-        loss = (per_sample * batch.weight).mean()  # weight = PER importance sampling (1 when uniform)
+        # PER importance-sampling weights (sequence batches are sampled uniformly and carry none)
+        weight = getattr(batch, "weight", None)
+        loss = per_sample.mean() if weight is None else (per_sample * weight).mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.max_grad_norm > 0:

@@ -6,6 +6,8 @@ A feed-forward :class:`QNetwork` is ``torso -> nets.QHead``; the DRQN-style
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -14,7 +16,7 @@ from agents.dqn.config import DQNConfig, check_compatible
 from agents.dqn.losses import expected_q, support
 from rlkit.errors import RlkitError
 
-__all__ = ["QNetwork", "RecurrentQNetwork", "build_q_network", "init_torso_from_pretrained"]
+__all__ = ["QNetwork", "RecurrentQNetwork", "build_q_network", "pretrained_torso", "FlattenObs"]
 
 
 class QNetwork(nn.Module):
@@ -58,7 +60,7 @@ class RecurrentQNetwork(nn.Module):
     def forward(self, obs: torch.Tensor, state=None):
         B, T = obs.shape[:2]
         features = self.encoder(obs.reshape(B * T, *obs.shape[2:])).reshape(B, T, -1)
-        hidden, state = self.core(features, state)
+        hidden, state = self.core.unroll(features, state)
         return self.head(hidden.reshape(B * T, -1)).reshape(B, T, -1), state
 
     def step(self, obs: torch.Tensor, state):
@@ -80,20 +82,19 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
                      num_atoms=cfg.num_atoms, sigma0=cfg.noisy_sigma0)
     if torso_kind == "lstm":
         encoder = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None)
-        core = nets.RecurrentNet(cell="lstm", input_size=encoder.out_features, hidden_size=cfg.lstm_hidden)
+        core = nets.RecurrentNet(encoder.out_features, cfg.lstm_hidden, cell="lstm", many_to_many=True)
         return RecurrentQNetwork(encoder, core, nets.QHead(cfg.lstm_hidden, **head_args))
-    if torso_kind == "nature_cnn":
+    if cfg.pretrained_torso:
+        torso = pretrained_torso(cfg.pretrained_torso, obs_shape)
+    elif torso_kind == "nature_cnn":
         torso = nets.NatureCNN(in_channels=obs_shape[0], out_features=512)
         if cfg.head_hidden > 0:
             # Dueling and noisy heads own their fully connected layer (Wang et al. 2016; Hessel et al.
             # 2018 make both layers noisy), so the torso stops after the convolutions.
             torso.linear = nn.Identity()
-        features = _feature_size(torso, obs_shape)
     else:
-        torso = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None)
-        features = torso.out_features
-    if cfg.pretrained_torso:
-        init_torso_from_pretrained(torso, cfg.pretrained_torso)
+        torso = nn.Sequential(FlattenObs(), nets.MLP(math.prod(obs_shape), hidden=list(cfg.mlp_hidden)))
+    features = _feature_size(torso, obs_shape)
     return QNetwork(torso, nets.QHead(features, **head_args), cfg.num_atoms, cfg.v_min, cfg.v_max)
 
 
@@ -102,29 +103,36 @@ def _feature_size(torso: nn.Module, obs_shape: tuple[int, ...]) -> int:
         return torso(torch.zeros(1, *obs_shape)).shape[1]
 
 
-def init_torso_from_pretrained(torso: nn.Module, path: str) -> None:
-    """Copy the encoder weights of an unsupervised model saved by ``nets.save`` into ``torso``.
+class FlattenObs(nn.Module):
+    """``[B, *obs_shape]`` -> ``float32 [B, prod(obs_shape)]``, uint8 pixels scaled to [0, 1]."""
 
-    The model's ``encoder_layers()`` (AE, DAE, DBN) yields its encoding ``nn.Linear``/``nn.Conv2d``
-    layers in input-to-output order; they are copied, in order, into the torso's first layers of the
-    same kind and shape (the lectures' pretrain-then-fine-tune recipe).
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        x = obs.flatten(1)
+        return x.float().div_(255.0) if x.dtype == torch.uint8 else x
 
-    :raises RlkitError: unreadable file, or an encoder whose layers do not fit the torso.
+
+def pretrained_torso(path: str, obs_shape: tuple[int, ...]) -> nn.Module:
+    """The encoder of an unsupervised model saved by ``nets.save``, as a Q-network torso.
+
+    An (denoising) ``nets.AutoEncoder`` gives its encoder MLP (input -> code), a ``nets.DBN`` its
+    stack of RBMs as a sigmoid MLP: the lectures' pretrain-then-fine-tune recipe, where the
+    Q-learning updates fine-tune the pretrained weights.
+
+    :raises RlkitError: unreadable file, a model without an encoder, or one whose input width is not
+        the flattened observation size.
     """
     try:
         model = nets.load(path)
     except ValueError as error:
         raise RlkitError(f"pretrained_torso: {error}") from error
-    if not hasattr(model, "encoder_layers"):
-        raise RlkitError(f"pretrained_torso {path!r} holds a {type(model).__name__}, which has no encoder; "
-                         "use a file from agents.dqn.pretrain (ae, dae or dbn)")
-    source = list(model.encoder_layers())
-    target = [m for m in torso.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
-    shapes = [tuple(layer.weight.shape) for layer in source]
-    if not source or shapes != [tuple(layer.weight.shape) for layer in target[: len(source)]]:
-        raise RlkitError(f"pretrained_torso {path!r} has encoder layers {shapes}, which do not fit the torso's "
-                         f"first layers {[tuple(m.weight.shape) for m in target]}")
-    with torch.no_grad():
-        for src, dst in zip(source, target):
-            dst.weight.copy_(src.weight)
-            dst.bias.copy_(src.bias)
+    if isinstance(model, nets.DBN):
+        encoder = model.torso()
+    elif isinstance(model, nets.AutoEncoder):
+        encoder = model.encoder
+    else:
+        raise RlkitError(f"pretrained_torso {path!r} holds a {type(model).__name__}; expected an autoencoder or "
+                         "DBN file written by agents.dqn.pretrain")
+    if encoder.in_features != math.prod(obs_shape):
+        raise RlkitError(f"pretrained_torso {path!r} encodes {encoder.in_features} inputs, but the observations "
+                         f"have shape {tuple(obs_shape)} ({math.prod(obs_shape)} values)")
+    return nn.Sequential(FlattenObs(), encoder)

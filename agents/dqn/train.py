@@ -1,0 +1,223 @@
+"""The DQN training loop: act in N envs, store transitions, learn, log, checkpoint.
+
+Step counting: ``step`` counts agent steps, N per vector-env step. A checkpoint holds the
+networks, optimiser, counters, the actor's and the global RNG streams and (optionally) the
+replay buffer. Emulator state cannot be saved through Gymnasium, so a resumed run starts fresh
+episodes, seeded from ``seed + step`` (SB3 and CleanRL do not restore it either).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any
+
+import numpy as np
+import torch
+
+import envs
+from agents.dqn.actor import Actor, linear_schedule
+from agents.dqn.config import DQNConfig, check_config, is_atari
+from agents.dqn.learner import Learner
+from agents.dqn.networks import build_q_network
+from rlkit.config import from_dict, to_dict
+from rlkit.errors import RlkitError
+from rlkit.metrics import MetricsLogger
+from rlkit.plots import plot_metrics
+from rlkit.replay import ReplayBuffer
+from rlkit.runs import Run, get_rng_state, seed_everything, set_rng_state
+
+__all__ = ["train", "make_env", "resolve_device", "build_network_for_env"]
+
+CHECKPOINT_FORMAT = "rlkit.dqn"
+SHOW = ["rollout/return", "rollout/episodes", "rollout/epsilon", "train/loss", "train/steps_per_s"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present. :raises RlkitError: cuda asked for but absent."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RlkitError("device=cuda but no CUDA device is available; use device=cpu or auto")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def make_env(cfg: DQNConfig, num_envs: int, seed: int, vectorization: str | None = None, **gym_kwargs: Any):
+    """The vector env of ``cfg`` (Atari presets resolved); ``gym_kwargs`` go to ``gymnasium.make``.
+
+    :raises RlkitError: unknown env id.
+    """
+    preset = cfg.env_preset
+    if preset == "auto":
+        preset = "dqn" if is_atari(cfg.env_id) else "none"
+    return envs.make(cfg.env_id, num_envs=num_envs, preset=None if preset == "none" else preset, seed=seed,
+                     vectorization=vectorization or cfg.vectorization, **gym_kwargs)
+
+
+def build_network_for_env(cfg: DQNConfig, env) -> tuple[torch.nn.Module, tuple[int, ...], int]:
+    """(Q-network, one env's obs shape, number of actions) for ``env``."""
+    obs_shape = tuple(env.single_observation_space.shape)
+    num_actions = getattr(env.single_action_space, "n", None)
+    return build_q_network(cfg, obs_shape, None if num_actions is None else int(num_actions)), obs_shape, num_actions
+
+
+def _make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype) -> ReplayBuffer:
+    pixels = len(obs_shape) == 3
+    return ReplayBuffer(cfg.buffer_size, obs_shape, num_envs=cfg.num_envs, frame_stack=obs_shape[0] if pixels else 1,
+                        obs_dtype=torch.uint8 if obs_dtype == np.uint8 else torch.float32, n_step=cfg.n_step,
+                        gamma=cfg.gamma, prioritized=cfg.prioritized, alpha=cfg.per_alpha, eps=cfg.per_eps,
+                        seed=cfg.seed)
+
+
+def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
+    """Train the agent ``cfg`` describes, writing metrics, checkpoints and plots into ``run``.
+
+    :param resume: continue from the newest checkpoint of ``run`` (same step counter, epsilon,
+        optimiser, RNG and, if it was saved, replay).
+    :returns: summary with ``steps``, ``episodes``, ``mean_return`` (last 100 episodes), ``wall_s``.
+    :raises RlkitError: bad config, unknown env, incompatible network, missing/foreign checkpoint.
+    """
+    check_config(cfg)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    env = make_env(cfg, cfg.num_envs, cfg.seed)
+    network, obs_shape, num_actions = build_network_for_env(cfg, env)
+    learner = Learner(cfg, network.to(device), device)
+    actor = Actor(network, num_actions, cfg.num_envs, device, seed=cfg.seed, eps_start=cfg.eps_start,
+                  eps_end=cfg.eps_end, eps_decay_steps=cfg.eps_decay_steps, random_until_steps=cfg.learning_starts_steps)
+    replay = _make_replay(cfg, obs_shape, env.single_observation_space.dtype)
+    step, episodes, returns = 0, 0, deque(maxlen=100)
+    if resume:
+        step, episodes, returned = _restore(run, cfg, learner, actor, replay)
+        returns.extend(returned)
+
+    log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id}", show=SHOW, start=step)
+    obs, _ = env.reset(seed=cfg.seed + step)
+    transitions = AlignedTransitions(replay, cfg.num_envs)
+    updates_due = 0.0  # fractional updates owed: N agent steps per vector step, one update per train_every_steps
+    losses, qs = [], []
+    t0, step0, last_log = time.perf_counter(), step, step
+    while step < cfg.total_steps:
+        actions = actor.act(obs, step)
+        next_obs, reward, terminated, truncated, infos = env.step(actions)
+        transitions.add(obs, actions, reward, terminated, truncated, next_obs)
+        actor.episode_ends(terminated | truncated)
+        obs = next_obs
+        step += cfg.num_envs
+        for game_return in _finished_game_returns(infos):
+            episodes += 1
+            returns.append(game_return)
+
+        if step >= cfg.learning_starts_steps and len(replay) >= cfg.batch_size:
+            updates_due += cfg.num_envs / cfg.train_every_steps
+            while updates_due >= 1.0:
+                updates_due -= 1.0
+                batch = _sample(replay, cfg, step, device)
+                out = learner.update(batch)
+                if cfg.prioritized:
+                    replay.update_priorities(batch.index, out["priority"])
+                losses.append(out["loss"])
+                qs.append(out["q"])
+
+        if step - last_log >= cfg.log_every_steps or step >= cfg.total_steps:
+            rate = (step - step0) / (time.perf_counter() - t0)
+            log.log(step, _metrics(actor, step, episodes, returns, losses, qs, rate))
+            losses, qs, last_log = [], [], step
+        else:
+            log.update(step)
+        if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < cfg.num_envs:
+            run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, step, episodes, returns))
+
+    run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, step, episodes, returns))
+    log.close()
+    env.close()
+    plot_metrics(run.metrics_path, ["rollout/return", "train/loss", "train/q"], run.plots_dir / "learning_curve.png")
+    return {"steps": step, "episodes": episodes, "mean_return": float(np.mean(returns)) if returns else None,
+            "wall_s": time.perf_counter() - t0, "steps_per_s": (step - step0) / (time.perf_counter() - t0)}
+
+
+def _sample(replay: ReplayBuffer, cfg: DQNConfig, step: int, device: torch.device):
+    """One replay batch on ``device``; PER's beta anneals linearly to 1 over the run (Schaul et al. 2016)."""
+    if cfg.torso == "lstm":
+        return replay.sample_sequences(cfg.batch_size, cfg.burn_in_steps + cfg.seq_len).to(device, non_blocking=True)
+    beta = linear_schedule(cfg.per_beta0, 1.0, cfg.total_steps, step)
+    return replay.sample(cfg.batch_size, beta).to(device, non_blocking=True)
+
+
+class AlignedTransitions:
+    """Feeds the replay whole rows of N real transitions from a next-step-autoreset vector env.
+
+    After sub-env i ends an episode, its next vector step only resets it (no transition), while the
+    replay takes one transition per env per ``add``. Each env's transitions wait in a queue until
+    every env has one; env i then lags the others by one step per episode end (about sqrt of the
+    episode count apart in practice, a few rows). The common case, no env resetting and nothing
+    queued, goes straight through without a per-env loop.
+    """
+
+    def __init__(self, replay: ReplayBuffer, num_envs: int) -> None:
+        self.replay = replay
+        self.queues: list[deque] = [deque() for _ in range(num_envs)]
+        self.resetting = np.zeros(num_envs, dtype=bool)
+
+    def add(self, obs, action, reward, terminated, truncated, next_obs) -> None:
+        """One vector step: ``obs``/``next_obs [N, *obs_shape]``, the rest ``[N]``."""
+        if not self.resetting.any() and not any(self.queues):
+            self.replay.add(obs, action, reward, terminated, truncated, next_obs)
+        else:
+            for i in np.flatnonzero(~self.resetting):
+                self.queues[i].append((obs[i], action[i], reward[i], terminated[i], truncated[i], next_obs[i]))
+            while all(self.queues):
+                rows = [queue.popleft() for queue in self.queues]
+                self.replay.add(*(np.stack(column) for column in zip(*rows)))
+        self.resetting = terminated | truncated
+
+
+def _finished_game_returns(infos: dict) -> list[float]:
+    """Scores of real games that ended this step (whole games, not lives, unclipped)."""
+    return [float(r) for r in infos["episode_return"][infos["episode_done"]]]
+
+
+def _metrics(actor, step, episodes, returns, losses, qs, rate) -> dict[str, Any]:
+    metrics = {"rollout/episodes": episodes, "rollout/epsilon": actor.epsilon(step), "train/steps_per_s": rate}
+    if returns:
+        metrics["rollout/return"] = float(np.mean(returns))
+    if losses:
+        metrics["train/loss"] = torch.stack(losses).mean().item()  # the only host sync of the loop's learner side
+        metrics["train/q"] = torch.stack(qs).mean().item()
+    return metrics
+
+
+def _checkpoint(cfg, learner, actor, replay, step, episodes, returns) -> dict[str, Any]:
+    state = {"format": CHECKPOINT_FORMAT, "config": to_dict(cfg), "step": step, "episodes": episodes,
+             "returns": list(returns), "learner": learner.state_dict(), "actor": actor.state_dict(),
+             "rng": get_rng_state()}
+    if cfg.save_replay:
+        state["replay"] = replay.state_dict()
+    return state
+
+
+def _restore(run: Run, cfg: DQNConfig, learner: Learner, actor: Actor, replay: ReplayBuffer):
+    """Load the newest checkpoint into the agent; returns (step, episodes, recent returns)."""
+    loaded = run.load_latest()
+    if loaded is None:
+        raise RlkitError(f"cannot resume: {str(run.checkpoints_dir)!r} holds no readable checkpoint")
+    state, path = loaded
+    check_checkpoint(state, cfg, path)
+    learner.load_state_dict(state["learner"])
+    actor.load_state_dict(state["actor"])
+    if "replay" in state:
+        replay.load_state_dict(state["replay"])
+    set_rng_state(state["rng"])
+    return int(state["step"]), int(state["episodes"]), state["returns"]
+
+
+def check_checkpoint(state: dict[str, Any], cfg: DQNConfig | None, path) -> DQNConfig:
+    """The checkpoint's config; :raises RlkitError: not a DQN checkpoint, or another architecture than ``cfg``."""
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise RlkitError(f"{str(path)!r} is not a DQN checkpoint")
+    saved = from_dict(DQNConfig, state["config"])
+    if cfg is not None:
+        arch = ("env_id", "torso", "mlp_hidden", "lstm_hidden", "head_hidden", "dueling", "noisy", "num_atoms")
+        differ = [k for k in arch if getattr(saved, k) != getattr(cfg, k)]
+        if differ:
+            raise RlkitError(f"checkpoint {str(path)!r} is from another architecture: "
+                             + ", ".join(f"{k}={getattr(saved, k)!r} (config says {getattr(cfg, k)!r})" for k in differ))
+    return saved
