@@ -112,17 +112,8 @@ class QHead(nn.Module):
         self.num_actions = num_actions
         self.num_atoms = num_atoms
         self.dueling = dueling
-
-        def stream(out_features: int) -> nn.Module:
-            def linear(i: int, o: int) -> nn.Module:
-                return NoisyLinear(i, o, sigma0) if noisy else nn.Linear(i, o)
-
-            if hidden == 0:
-                return linear(in_features, out_features)
-            return nn.Sequential(linear(in_features, hidden), nn.ReLU(), linear(hidden, out_features))
-
-        self.advantage = stream(num_actions * num_atoms)
-        self.value = stream(num_atoms) if dueling else None
+        self.advantage = _stream(in_features, hidden, num_actions * num_atoms, noisy, sigma0)
+        self.value = _stream(in_features, hidden, num_atoms, noisy, sigma0) if dueling else None
 
     def streams(self, features: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor]:
         """Value ``[B, 1, K]`` (None unless dueling) and advantage ``[B, A, K]`` (mean-centred over A if dueling)."""
@@ -135,9 +126,21 @@ class QHead(nn.Module):
         return value, advantage - advantage.mean(dim=1, keepdim=True)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """``float32 [B, in_features]`` -> Q-values ``[B, A]`` or, with atoms, logits ``[B, A, K]``."""
         value, advantage = self.streams(features)
         out = advantage if value is None else value + advantage
         return out.squeeze(-1) if self.num_atoms == 1 else out
+
+
+def _stream(in_features: int, hidden: int, out_features: int, noisy: bool, sigma0: float) -> nn.Module:
+    """One linear layer, or linear-ReLU-linear with ``hidden > 0``; noisy layers if asked."""
+
+    def linear(i: int, o: int) -> nn.Module:
+        return NoisyLinear(i, o, sigma0) if noisy else nn.Linear(i, o)
+
+    if hidden == 0:
+        return linear(in_features, out_features)
+    return nn.Sequential(linear(in_features, hidden), nn.ReLU(), linear(hidden, out_features))
 
 
 @register("policy_value_head")
