@@ -59,11 +59,13 @@ def register(name: str) -> Callable[[ModuleT], ModuleT]:
 
         @functools.wraps(original_init)
         def __init__(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+            # Record the arguments before the constructor runs, in case it mutates a list it was given.
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            spec = {"type": name, **_spec_arguments(signature, bound.arguments)}
             original_init(self, *args, **kwargs)
             if type(self) is cls:
-                bound = signature.bind(self, *args, **kwargs)
-                bound.apply_defaults()
-                self.spec = {"type": name, **_spec_arguments(signature, bound.arguments)}
+                self.spec = spec
 
         cls.__init__ = __init__
         _REGISTRY[name] = cls
