@@ -28,6 +28,8 @@ def test_lenet_keeps_the_classic_28x28_layout() -> None:
     model = nets.LeNet5(image_size=28)
     assert model.classifier[0].in_features == 16 * 5 * 5  # 28 -> conv(pad 2) 28 -> 14 -> conv 10 -> 5
     assert nets.LeNet5(image_size=8).classifier[0].in_features == 16 * 2 * 2
+    with pytest.raises(nets.NetsError, match=r"LeNet5 expects input of shape \[\*, 1, 28, 28\], got \[2, 1, 8, 8\]"):
+        model(torch.randn(2, 1, 8, 8))
 
 
 def test_lenet_learns_digits(digits: dict[str, torch.Tensor]) -> None:

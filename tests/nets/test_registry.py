@@ -142,3 +142,13 @@ def test_registering_a_taken_name_is_an_error() -> None:
         @nets.register("mlp")
         class Other(nn.Module):
             pass
+
+
+def test_spec_holds_the_arguments_as_given_even_if_the_constructor_mutates_them() -> None:
+    @nets.register("test_appends_to_widths")
+    class AppendsToWidths(nn.Module):
+        def __init__(self, widths: list[int]) -> None:
+            super().__init__()
+            widths.append(99)
+
+    assert AppendsToWidths([1, 2]).spec == {"type": "test_appends_to_widths", "widths": [1, 2]}
