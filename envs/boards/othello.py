@@ -5,10 +5,12 @@ e4 and d5). A move must flip at least one opposing line; passing is legal only w
 placement is, and the game ends when neither player can place a stone (a full board
 included). The player with more discs wins; equal counts are a draw.
 
-Flips are found with a precomputed table of rays (pgx style): for every cell and each of
-the 8 directions, the up-to-7 cells met walking that way (a sentinel cell past the edge).
-Gathering the board along all rays at once gives, for the whole batch, how many opposing
-discs each ray starts with and whether one's own disc closes it.
+The rules run on bitboards: each side's discs are one int64 per game (bit 8 * row + col),
+and a move generator is the classic shifted-board scan (Kogge-Stone's simpler cousin,
+"dumb7fill"): shift a side's discs one step in a direction, keep what lands on opposing
+discs, repeat up to 6 times, and the next step onto an empty point is a move. All 8
+directions go side by side in one [B, 8] tensor, so a step is a few dozen tensor ops
+whatever the batch size.
 """
 
 from __future__ import annotations
@@ -22,41 +24,33 @@ __all__ = ["Othello"]
 SIZE = 8
 CELLS = SIZE * SIZE
 PASS = CELLS
-OFF_BOARD = CELLS
-"""Index of the sentinel cell appended to a flat board: always empty, absorbs writes past the edge."""
-
+_FILE_A = 0x0101010101010101
+_FILE_H = _FILE_A << 7
 _DIRECTIONS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
-def ray_table() -> torch.Tensor:
-    """long [65, 8, 7]: cell met k+1 steps from `cell` in direction d, OFF_BOARD past the edge.
+def _signed(bits: int) -> int:
+    """A 64-bit pattern as the int64 value with the same bits."""
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
 
-    Row 64 (the pass action) is all OFF_BOARD, so passing flips nothing.
+
+def shift_table() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """long [8] x 3: left shift, right shift and keep-mask that move a bitboard one step per direction.
+
+    Masks drop discs that would wrap around a side edge and, for right shifts, the bits that
+    int64's arithmetic shift fills with copies of the sign bit.
     """
-    rays = torch.full((CELLS + 1, len(_DIRECTIONS), SIZE - 1), OFF_BOARD, dtype=torch.long)
-    for cell in range(CELLS):
-        r, c = divmod(cell, SIZE)
-        for d, (dr, dc) in enumerate(_DIRECTIONS):
-            for k in range(1, SIZE):
-                rr, cc = r + k * dr, c + k * dc
-                if 0 <= rr < SIZE and 0 <= cc < SIZE:
-                    rays[cell, d, k - 1] = rr * SIZE + cc
-    return rays
-
-
-def flip_lengths(seen: torch.Tensor, stone: torch.Tensor) -> torch.Tensor:
-    """long [B, ..., 8]: discs a move flips along each ray.
-
-    seen: int8 [B, ..., 8, 7] contents of the rays from the move's cell; stone: int8 [B] the mover.
-    A ray flips its leading run of opposing discs when the mover's own disc ends the run.
-    """
-    shape = (-1,) + (1,) * (seen.dim() - 1)
-    mine = stone.view(shape)
-    theirs = (3 - stone).view(shape)
-    run = (seen == theirs).to(torch.uint8).cumprod(-1).sum(-1, dtype=torch.long)  # [B, ..., 8]
-    closer = seen.gather(-1, run.clamp(max=SIZE - 2).unsqueeze(-1)).squeeze(-1)
-    closed = (closer == mine[..., 0]) & (run > 0) & (run < SIZE - 1)
-    return torch.where(closed, run, 0)
+    left, right, keep = [], [], []
+    for dr, dc in _DIRECTIONS:
+        delta = dr * SIZE + dc
+        mask = (1 << 64) - 1
+        mask &= ~_FILE_A if dc == 1 else ~_FILE_H if dc == -1 else mask
+        if delta < 0:
+            mask &= (1 << (64 + delta)) - 1
+        left.append(max(delta, 0))
+        right.append(max(-delta, 0))
+        keep.append(_signed(mask & ((1 << 64) - 1)))
+    return torch.tensor(left), torch.tensor(right), torch.tensor(keep)
 
 
 class Othello(BoardGame):
@@ -68,60 +62,80 @@ class Othello(BoardGame):
 
     def __init__(self, device="cpu"):
         super().__init__(device)
-        self._rays = ray_table().to(self.device)
-        self._steps = torch.arange(SIZE - 1, device=self.device)
+        self._left, self._right, self._keep = (t.to(self.device) for t in shift_table())
+        self._bit_index = torch.arange(CELLS, device=self.device)
+
+    def from_board(self, board: torch.Tensor, to_play: torch.Tensor | int = 0) -> State:
+        """A batch of positions from boards int8 [B, 8, 8] (0 empty, 1 black, 2 white) and the player to move."""
+        board = torch.as_tensor(board, dtype=torch.int8, device=self.device).reshape(-1, SIZE, SIZE)
+        to_play = torch.as_tensor(to_play, dtype=torch.long, device=self.device).expand(board.shape[0])
+        cells = torch.stack([board == 1, board == 2], dim=1).flatten(2).long()  # [B, 2, 64]
+        # distinct powers of two add up to their OR; bit 63 wraps to the sign bit as it should
+        return self._position((cells << self._bit_index).sum(-1), to_play)
 
     def _initial(self, batch_size: int) -> State:
-        board = torch.zeros(batch_size, SIZE, SIZE, dtype=torch.int8, device=self.device)
-        board[:, 3, 3] = board[:, 4, 4] = 2
-        board[:, 3, 4] = board[:, 4, 3] = 1
-        zeros = torch.zeros(batch_size, dtype=torch.long, device=self.device)
-        placements = self._placements(board, (zeros + 1).to(torch.int8))
-        return State(
-            board=board,
-            to_play=zeros,
-            done=zeros.bool(),
-            winner=zeros - 1,
-            legal=torch.cat([placements, placements.new_zeros(batch_size, 1)], dim=1),
-        )
+        start = torch.zeros(batch_size, SIZE, SIZE, dtype=torch.int8, device=self.device)
+        start[:, 3, 3] = start[:, 4, 4] = 2
+        start[:, 3, 4] = start[:, 4, 3] = 1
+        return self.from_board(start, 0)
 
     def _legal(self, state: State) -> torch.Tensor:
-        # computed once per move in `_apply`, where the end-of-game test needs it anyway
+        # computed once per move in `_position`, where the end-of-game test needs it anyway
         return state.legal
 
     def _apply(self, state: State, actions: torch.Tensor) -> State:
-        batch = actions.shape[0]
-        mover = (state.to_play + 1).to(torch.int8)
-        flat = torch.cat([state.board.flatten(1), state.board.new_zeros(batch, 1)], dim=1)  # [B, 65]
-        rays = self._rays[actions]  # [B, 8, 7]
-        seen = flat.gather(1, rays.flatten(1)).view_as(rays)
-        flipped = self._steps < flip_lengths(seen, mover).unsqueeze(-1)  # [B, 8, 7]
-        targets = torch.cat([torch.where(flipped, rays, OFF_BOARD).flatten(1), actions[:, None]], dim=1)
-        flat = flat.scatter(1, targets, mover[:, None].expand_as(targets))
-        board = flat[:, :CELLS].view_as(state.board)
+        me = state.to_play[:, None]
+        own, opp = state.bits.gather(1, me)[:, 0], state.bits.gather(1, 1 - me)[:, 0]  # [B]
+        move = torch.where(actions == PASS, 0, torch.ones_like(actions) << actions.clamp(max=CELLS - 1))
+        run = self._fill(move, opp)  # [B, 8]: opposing discs in a line from the move, per direction
+        closed = (self._shift(run) & own[:, None]) != 0
+        flips = self._union(torch.where(closed, run, 0))
+        own, opp = own | move | flips, opp & ~flips
+        bits = torch.where(me == 0, torch.stack([own, opp], 1), torch.stack([opp, own], 1))
+        return self._position(bits, 1 - state.to_play)
 
-        nxt = 1 - state.to_play
-        next_moves = self._placements(board, (nxt + 1).to(torch.int8))
-        mover_moves = self._placements(board, mover)
-        next_can, mover_can = next_moves.any(1), mover_moves.any(1)
-        done = ~(next_can | mover_can)
-        black = (board == 1).flatten(1).sum(1)
-        white = (board == 2).flatten(1).sum(1)
-        winner = torch.where(black > white, 0, torch.where(white > black, 1, -1))
+    def _position(self, bits: torch.Tensor, to_play: torch.Tensor) -> State:
+        """The full state of positions given as bitboards long [B, 2] (black, white) and to_play long [B]."""
+        me = to_play[:, None]
+        sides = torch.cat([bits.gather(1, me), bits.gather(1, 1 - me)], dim=1)  # [B, 2]: to move, other
+        moves = self._union(self._shift(self._fill(sides, sides.flip(1)))) & ~(bits[:, :1] | bits[:, 1:])
+        can_move = moves != 0  # [B, 2]
+        cells = self._unpack(bits)  # [B, 2, 64]
+        discs = cells.sum(-1)
+        done = ~can_move.any(1)
+        winner = torch.where(discs[:, 0] > discs[:, 1], 0, torch.where(discs[:, 1] > discs[:, 0], 1, -1))
         return State(
-            board=board,
-            to_play=nxt,
+            board=(cells[:, 0].to(torch.int8) + 2 * cells[:, 1].to(torch.int8)).view(-1, SIZE, SIZE),
+            bits=bits,
+            to_play=to_play,
             done=done,
             winner=torch.where(done, winner, -1),
-            legal=torch.cat([next_moves, (~next_can & mover_can)[:, None]], dim=1),
+            legal=torch.cat([self._unpack(moves[:, 0]), ~can_move[:, :1] & can_move[:, 1:]], dim=1),
         )
 
-    def _placements(self, board: torch.Tensor, stone: torch.Tensor) -> torch.Tensor:
-        """bool [B, 64]: empty cells where `stone` (int8 [B]) would flip something on board int8 [B, 8, 8]."""
-        flat = torch.cat([board.flatten(1), board.new_zeros(board.shape[0], 1)], dim=1)
-        seen = flat[:, self._rays[:CELLS]]  # [B, 64, 8, 7]
-        flips = flip_lengths(seen, stone).any(-1)
-        return flips & (flat[:, :CELLS] == 0)
+    # ------------------------------------------------------------------ bitboards
+    def _shift(self, x: torch.Tensor) -> torch.Tensor:
+        """long [..., 8]: bitboards x [..., 8] (or [..., 1], broadcast) moved one step in each direction."""
+        return ((x << self._left) >> self._right) & self._keep
+
+    def _fill(self, seeds: torch.Tensor, opp: torch.Tensor) -> torch.Tensor:
+        """long [..., 8]: per direction, the opposing discs (opp long [...]) in an unbroken line from seeds long [...]."""
+        opp = opp.unsqueeze(-1)
+        run = self._shift(seeds.unsqueeze(-1)) & opp
+        for _ in range(SIZE - 3):  # a line holds at most 6 discs between a move and its closing disc
+            run = run | (self._shift(run) & opp)
+        return run
+
+    @staticmethod
+    def _union(x: torch.Tensor) -> torch.Tensor:
+        """long [...]: bitwise OR over the 8 directions of x long [..., 8] (torch has no OR-reduction)."""
+        x = x[..., :4] | x[..., 4:]
+        x = x[..., :2] | x[..., 2:]
+        return x[..., 0] | x[..., 1]
+
+    def _unpack(self, bits: torch.Tensor) -> torch.Tensor:
+        """bool [..., 64]: the cells set in bitboards long [...]."""
+        return ((bits.unsqueeze(-1) >> self._bit_index).to(torch.uint8) & 1).bool()
 
     def _any_action(self, state: State) -> torch.Tensor:
         return torch.full((state.batch_size,), PASS, dtype=torch.long, device=self.device)
