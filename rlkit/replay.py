@@ -1,0 +1,457 @@
+"""Replay memory for DQN-family agents: frames stored once, n-step targets, prioritised sampling.
+
+Layout. Each of the N vector envs owns a ring of ``C = capacity // N`` *slots*. A slot
+holds one frame (``obs_shape[1:]``, or the whole observation when ``frame_stack == 1``)
+and, if an action was taken from the observation whose newest frame it is, that
+transition's action, reward and end flags. An episode of L steps fills ``k + L`` slots
+of its env's ring, ``k = frame_stack``::
+
+    [reset stack: k frames, the last one is obs_0's newest] [newest frame of obs_1] ... [of obs_L]
+     transitions:          -, ..., -, a_0                   a_1                        -
+
+so 1M slots of 84x84 uint8 frames cost about 7.06 GB plus ~40 bytes of per-slot fields
+(``nbytes``), and ``capacity`` counts slots: about ``capacity`` transitions minus ``k``
+per episode. The observation of the transition in slot ``s`` is the stack of slots
+``s - k + 1 .. s``; it never mixes episodes because every episode begins with the reset
+stack the env returned (Gymnasium's ``FrameStackObservation`` repeats the reset frame
+there, so frames before an episode's first one repeat that frame), and slots are
+written in order per env, so episodes of different envs never interleave.
+
+Validity. A transition is sampled only once its n-step window is complete (n steps
+recorded, or fewer that end its episode): the last n - 1 steps of an unfinished episode
+wait, they are never sampled with a shorter window. Writing a slot retires the
+transitions whose stacks begin on the overwritten frames (the written slot and the
+k - 1 after it), so no stack crosses the write head. With prioritised replay a sum
+tree holds ``priority ** alpha`` for valid transitions and 0 for the rest; uniform
+replay rejection-samples slots against a validity mask.
+
+n-step targets. ``reward = sum_{j<m} gamma**j r_{t+j}`` and ``next_obs`` is the
+observation m steps on, where m <= n stops at the episode's last step; ``discount`` is
+``gamma**m``, or 0 when a real termination ended the window. A time-limit truncation
+keeps ``gamma**m`` and ``next_obs`` is the true final observation, so it bootstraps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+
+from rlkit.errors import RlkitError
+from rlkit.sumtree import SumTree
+
+__all__ = ["Batch", "ReplayBuffer", "SequenceBatch"]
+
+_OBS_DTYPES = {torch.uint8: np.uint8, torch.float32: np.float32}
+# Cap on one round of candidate draws in uniform rejection sampling, to bound memory when few slots are valid.
+_MAX_DRAWS = 1 << 18
+# Stale-leaf batches kept before the sum tree is refreshed anyway, to bound memory between samples.
+_MAX_STALE = 1024
+
+
+class _TensorBatch:
+    """Moves every tensor field to a device in one call."""
+
+    def to(self, device: torch.device | str, non_blocking: bool = False):
+        return type(self)(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)})
+
+
+@dataclass(frozen=True)
+class Batch(_TensorBatch):
+    """A batch of n-step transitions (CPU tensors).
+
+    obs, next_obs: ``[B, *obs_shape]`` in the buffer's obs dtype; action: long ``[B]``;
+    reward: float32 ``[B]`` discounted n-step return; discount: float32 ``[B]``,
+    ``gamma ** m`` or 0 after a termination; weight: float32 ``[B]`` importance weights
+    divided by their batch max (ones without PER); index: long ``[B]`` slot ids for
+    ``update_priorities``.
+    """
+
+    obs: torch.Tensor
+    action: torch.Tensor
+    reward: torch.Tensor
+    discount: torch.Tensor
+    next_obs: torch.Tensor
+    weight: torch.Tensor
+    index: torch.Tensor
+
+
+@dataclass(frozen=True)
+class SequenceBatch(_TensorBatch):
+    """A batch of T-step sequences for recurrent Q-networks (CPU tensors).
+
+    obs: ``[B, T + 1, *obs_shape]`` (after the last real step it repeats the last real
+    observation); action: long ``[B, T]``; reward: float32 ``[B, T]`` one-step rewards;
+    terminated: bool ``[B, T]``; discount: float32 ``[B, T]``, gamma or 0 after a
+    termination; mask: bool ``[B, T]``, False once the episode the sequence started in
+    has ended or has not been recorded yet (masked steps hold zeros); index: long ``[B]``.
+    """
+
+    obs: torch.Tensor
+    action: torch.Tensor
+    reward: torch.Tensor
+    terminated: torch.Tensor
+    discount: torch.Tensor
+    mask: torch.Tensor
+    index: torch.Tensor
+
+
+def _as_array(x, name: str, shape: tuple[int, ...] | None = None, dtype=None) -> np.ndarray:
+    """A torch tensor (any device) or array-like as a NumPy array, checked against ``shape`` when given."""
+    array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+    if shape is not None and array.shape != shape:
+        raise RlkitError(f"replay buffer: {name} has shape {tuple(array.shape)}, expected {shape}")
+    return array if dtype is None else array.astype(dtype, copy=False)
+
+
+class ReplayBuffer:
+    """Replay memory over N vector envs; see the module docstring for layout and targets.
+
+    :param capacity: slots over all envs (one frame each), split evenly between envs.
+    :param obs_shape: shape of one observation, ``(k, 84, 84)`` for k stacked frames.
+    :param num_envs: N, the number of envs each ``add`` call steps.
+    :param frame_stack: k; with k > 1, ``obs_shape[0]`` must be k and frames are stored once.
+    :param obs_dtype: ``torch.uint8`` (pixels) or ``torch.float32``.
+    :param n_step: steps per return target.
+    :param gamma: discount per step.
+    :param prioritized: proportional prioritised replay (Schaul et al. 2016).
+    :param alpha: priority exponent; stored priorities are ``(|p| + eps) ** alpha``.
+    :param eps: added to ``|p|`` so no transition gets probability 0.
+    :param seed: seed of the sampling generator.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: Sequence[int],
+        num_envs: int = 1,
+        frame_stack: int = 1,
+        obs_dtype: torch.dtype = torch.uint8,
+        n_step: int = 1,
+        gamma: float = 0.99,
+        prioritized: bool = False,
+        alpha: float = 0.5,
+        eps: float = 1e-6,
+        seed: int = 0,
+    ) -> None:
+        obs_shape = tuple(int(d) for d in obs_shape)
+        if obs_dtype not in _OBS_DTYPES:
+            raise RlkitError(f"obs_dtype {obs_dtype} is not supported; choose one of {list(_OBS_DTYPES)}")
+        if num_envs < 1 or n_step < 1 or frame_stack < 1:
+            raise RlkitError(f"num_envs ({num_envs}), n_step ({n_step}) and frame_stack ({frame_stack}) must be >= 1")
+        if frame_stack > 1 and (not obs_shape or obs_shape[0] != frame_stack):
+            raise RlkitError(f"obs_shape {obs_shape} must start with frame_stack={frame_stack} when stacking frames")
+        slots_per_env = capacity // num_envs
+        # Headroom so a step's writes never retire a transition that the same step completes.
+        min_slots = 2 * (n_step + frame_stack)
+        if slots_per_env < min_slots:
+            raise RlkitError(
+                f"capacity {capacity} gives {slots_per_env} slots per env; need at least {min_slots} "
+                f"(2 * (n_step + frame_stack)) per env, so capacity >= {min_slots * num_envs}"
+            )
+        self.obs_shape = obs_shape
+        self.num_envs = num_envs
+        self.frame_stack = frame_stack
+        self.obs_dtype = obs_dtype
+        self.n_step = n_step
+        self.gamma = float(gamma)
+        self.prioritized = prioritized
+        self.alpha = float(alpha)
+        self.eps = float(eps)
+        self.capacity = slots_per_env * num_envs
+        self._slots_per_env = slots_per_env
+        self._gamma_powers = self.gamma ** np.arange(n_step + 1)
+
+        # Per-slot storage, flat over envs: slot id = env * C + (step % C).
+        frame_shape = obs_shape[1:] if frame_stack > 1 else obs_shape
+        self._frames = np.zeros((self.capacity, *frame_shape), dtype=_OBS_DTYPES[obs_dtype])
+        self._action = np.zeros(self.capacity, dtype=np.int64)
+        self._reward = np.zeros(self.capacity, dtype=np.float32)
+        self._terminated = np.zeros(self.capacity, dtype=bool)
+        self._truncated = np.zeros(self.capacity, dtype=bool)
+        self._has_transition = np.zeros(self.capacity, dtype=bool)
+        self._valid = np.zeros(self.capacity, dtype=bool)
+        self._priority = np.zeros(self.capacity if prioritized else 0, dtype=np.float64)
+        self._tree = SumTree(self.capacity) if prioritized else None
+        # Slots whose tree leaf (priority if valid, else 0) is out of date; refreshed in one batch before sampling.
+        self._stale: list[np.ndarray] = []
+
+        # Per-env write state, counted in steps (slots written since construction).
+        self._head = np.zeros(num_envs, dtype=np.int64)
+        self._episode_first = np.zeros(num_envs, dtype=np.int64)
+        self._episode_over = np.ones(num_envs, dtype=bool)
+        self._num_valid = 0
+        self._max_priority = 1.0
+        self._rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        """Number of transitions that can be sampled now."""
+        return self._num_valid
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of memory the buffer holds (all slots, whether written yet or not)."""
+        arrays = (self._frames, self._action, self._reward, self._terminated, self._truncated)
+        arrays += (self._has_transition, self._valid, self._priority)
+        return sum(a.nbytes for a in arrays) + (self._tree.nbytes if self._tree is not None else 0)
+
+    # ----------------------------------------------------------------------------------------------- writing
+
+    def add(self, obs, action, reward, terminated, truncated, next_obs, priority=None) -> None:
+        """Record one vector-env step for all N envs (torch tensors or arrays).
+
+        :param obs: ``[N, *obs_shape]``, the observations the actions were taken from.
+        :param action: long ``[N]``.
+        :param reward: float ``[N]``.
+        :param terminated: bool ``[N]``, a real end of the episode (no bootstrap).
+        :param truncated: bool ``[N]``, a time limit (bootstrap from ``next_obs``).
+        :param next_obs: ``[N, *obs_shape]``, the true next observations (the final one
+            when the episode ended, never the autoreset observation).
+        :param priority: optional float ``[N]`` initial priorities (before ``alpha``);
+            default: the largest priority so far.
+        """
+        n = self.num_envs
+        obs = _as_array(obs, "obs", (n, *self.obs_shape))
+        next_obs = _as_array(next_obs, "next_obs", (n, *self.obs_shape))
+        action = _as_array(action, "action", (n,), np.int64)
+        reward = _as_array(reward, "reward", (n,), np.float32)
+        terminated = _as_array(terminated, "terminated", (n,), bool)
+        truncated = _as_array(truncated, "truncated", (n,), bool)
+        envs = np.arange(n)
+        first_written = self._head.copy()
+
+        starting = np.flatnonzero(self._episode_over)
+        if starting.size:
+            reset_stack = obs[starting] if self.frame_stack > 1 else obs[starting][:, None]
+            self._write_frames(starting, reset_stack)
+            self._episode_first[starting] = self._head[starting] - 1
+
+        current = self._head - 1  # step of the slot holding each env's obs (newest frame)
+        slot = self._slot(envs, current)
+        self._action[slot] = action
+        self._reward[slot] = reward
+        self._terminated[slot] = terminated
+        self._truncated[slot] = truncated
+        self._has_transition[slot] = True
+        if self.prioritized:
+            initial = self._max_priority if priority is None else self._scale(_as_array(priority, "priority", (n,)))
+            self._priority[slot] = initial
+
+        newest = next_obs[:, -1] if self.frame_stack > 1 else next_obs
+        self._write_frames(envs, newest[:, None])
+
+        # Retire the transitions in the slots just written and those whose stacks began on the
+        # overwritten frames: the k - 1 slots after the last one written.
+        span = self._head - first_written + self.frame_stack - 1
+        rows, cols = np.nonzero(np.arange(2 * self.frame_stack) < span[:, None])
+        self._set_valid(self._slot(rows, first_written[rows] + cols), False)
+
+        # This step completes the window of the transition n - 1 steps back, and of every
+        # later one in the episode when the episode ends here.
+        ended = terminated | truncated
+        back = np.arange(self.n_step)
+        candidate = current[:, None] - back
+        complete = (candidate >= self._episode_first[:, None]) & ((back == self.n_step - 1) | ended[:, None])
+        rows, cols = np.nonzero(complete)
+        self._set_valid(self._slot(rows, candidate[rows, cols]), True)
+        self._episode_over = ended
+
+    def update_priorities(self, index, priority) -> None:
+        """Set the priorities of sampled transitions: ``index`` long ``[B]`` from a Batch, ``priority`` float ``[B]``.
+
+        Transitions overwritten since they were sampled keep priority 0 until valid again.
+        """
+        if not self.prioritized:
+            raise RlkitError("update_priorities needs a buffer built with prioritized=True")
+        index = _as_array(index, "index", dtype=np.int64)
+        scaled = self._scale(_as_array(priority, "priority", index.shape, np.float64))
+        self._priority[index] = scaled
+        self._stale.append(index.copy())  # the caller may reuse its index tensor before the next sample
+
+    def _scale(self, priority: np.ndarray) -> np.ndarray:
+        """``(|p| + eps) ** alpha``, remembering the largest for new transitions."""
+        scaled = (np.abs(priority.astype(np.float64)) + self.eps) ** self.alpha
+        self._max_priority = max(self._max_priority, float(scaled.max(initial=0.0)))
+        return scaled
+
+    def _slot(self, env: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Slot ids of ``step`` (any shape) in the rings of ``env`` (broadcastable)."""
+        return env * self._slots_per_env + step % self._slots_per_env
+
+    def _write_frames(self, envs: np.ndarray, frames: np.ndarray) -> None:
+        """Append ``frames`` ``[E, m, *frame_shape]`` to the rings of ``envs`` ``[E]`` as slots without transitions."""
+        m = frames.shape[1]
+        steps = self._head[envs, None] + np.arange(m)
+        slot = self._slot(envs[:, None], steps)
+        self._frames[slot] = frames
+        self._has_transition[slot] = False
+        self._head[envs] += m
+
+    def _set_valid(self, slot: np.ndarray, valid: bool) -> None:
+        """Mark distinct ``slot`` ids (int ``[M]``) sampleable or not, keeping the count in step."""
+        self._num_valid += (slot.size if valid else 0) - int(np.count_nonzero(self._valid[slot]))
+        self._valid[slot] = valid
+        if self._tree is not None:
+            self._stale.append(slot)
+            if len(self._stale) > _MAX_STALE:
+                self._refresh_tree()
+
+    def _refresh_tree(self) -> None:
+        """Bring the stale leaves up to date in one batched update (adds between samples share one propagation)."""
+        if self._stale:
+            slot = np.concatenate(self._stale)
+            self._stale.clear()
+            self._tree.update(slot, np.where(self._valid[slot], self._priority[slot], 0.0))
+
+    # ---------------------------------------------------------------------------------------------- sampling
+
+    def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
+        """Sample ``batch_size`` n-step transitions: proportionally to priority with PER, else uniformly.
+
+        :param beta: importance-sampling exponent; weights are ``(len(self) * P(i)) ** -beta`` over their max.
+        """
+        self._check_can_sample(batch_size)
+        if self.prioritized:
+            self._refresh_tree()
+            slot = self._tree.sample(batch_size, self._rng)
+            probability = self._tree.get(slot) / self._tree.total
+            weight = (self._num_valid * probability) ** -beta
+            weight = (weight / weight.max()).astype(np.float32)
+        else:
+            slot = self._sample_uniform(batch_size)
+            weight = np.ones(batch_size, dtype=np.float32)
+
+        env = slot // self._slots_per_env
+        position = slot % self._slots_per_env
+        window = self._slot(env[:, None], position[:, None] + np.arange(self.n_step))
+        # Step j belongs to the window while no earlier step ended the episode.
+        ended = self._terminated[window] | self._truncated[window]
+        inside = np.ones_like(ended)
+        inside[:, 1:] = np.logical_and.accumulate(~ended[:, :-1], axis=1)
+        length = inside.sum(axis=1)
+        reward = (np.where(inside, self._reward[window], 0.0) * self._gamma_powers[: self.n_step]).sum(axis=1)
+        terminal = (self._terminated[window] & inside).any(axis=1)
+        discount = np.where(terminal, 0.0, self._gamma_powers[length])
+        return Batch(
+            obs=self._stacks(env, position),
+            action=torch.from_numpy(self._action[slot]),
+            reward=torch.from_numpy(reward.astype(np.float32)),
+            discount=torch.from_numpy(discount.astype(np.float32)),
+            next_obs=self._stacks(env, position + length),
+            weight=torch.from_numpy(weight),
+            index=torch.from_numpy(slot),
+        )
+
+    def sample_sequences(self, batch_size: int, seq_len: int) -> SequenceBatch:
+        """Sample ``batch_size`` sequences of ``seq_len`` (T) one-step transitions, starts drawn uniformly."""
+        self._check_can_sample(batch_size)
+        slot = self._sample_uniform(batch_size)
+        env = slot // self._slots_per_env
+        start = slot % self._slots_per_env
+        window = self._slot(env[:, None], start[:, None] + np.arange(seq_len))
+        # The newest slot of every ring has no transition yet, so the mask ends before the write head.
+        recorded = self._has_transition[window]
+        goes_on = recorded & ~(self._terminated[window] | self._truncated[window])
+        mask = recorded.copy()
+        mask[:, 1:] &= np.logical_and.accumulate(goes_on[:, :-1], axis=1)
+        length = mask.sum(axis=1)
+        terminated = self._terminated[window] & mask
+        obs_steps = start[:, None] + np.minimum(np.arange(seq_len + 1), length[:, None])
+        return SequenceBatch(
+            obs=self._stacks(env[:, None], obs_steps),
+            action=torch.from_numpy(np.where(mask, self._action[window], 0)),
+            reward=torch.from_numpy(np.where(mask, self._reward[window], 0.0).astype(np.float32)),
+            terminated=torch.from_numpy(terminated),
+            discount=torch.from_numpy(np.where(mask & ~terminated, self.gamma, 0.0).astype(np.float32)),
+            mask=torch.from_numpy(mask),
+            index=torch.from_numpy(slot),
+        )
+
+    def _check_can_sample(self, batch_size: int) -> None:
+        if batch_size < 1:
+            raise RlkitError(f"batch_size must be >= 1, got {batch_size}")
+        if self._num_valid == 0:
+            raise RlkitError(
+                f"the replay buffer has no complete transition yet: add at least n_step={self.n_step} steps "
+                "(or a finished episode) first"
+            )
+
+    def _sample_uniform(self, batch_size: int) -> np.ndarray:
+        """Slot ids ``[batch_size]`` drawn uniformly among valid transitions by rejection."""
+        chosen: list[np.ndarray] = []
+        missing = batch_size
+        while missing > 0:
+            # Twice the expected number of draws, so one round almost always suffices.
+            draws = min(_MAX_DRAWS, 2 * missing * self.capacity // self._num_valid + 1)
+            candidate = self._rng.integers(0, self.capacity, size=draws)
+            accepted = candidate[self._valid[candidate]][:missing]
+            chosen.append(accepted)
+            missing -= accepted.size
+        return np.concatenate(chosen)
+
+    def _stacks(self, env: np.ndarray, last_step: np.ndarray) -> torch.Tensor:
+        """Observations whose newest frames are at ``last_step`` (int ``[*S]``) of the rings of ``env``
+        (broadcastable to ``[*S]``) -> ``[*S, *obs_shape]``."""
+        offsets = np.arange(1 - self.frame_stack, 1)
+        slot = self._slot(env[..., None], last_step[..., None] + offsets)
+        return torch.from_numpy(self._frames[slot].reshape(*last_step.shape, *self.obs_shape))
+
+    # ------------------------------------------------------------------------------------------- checkpoints
+
+    def _config(self) -> dict:
+        return {
+            "capacity": self.capacity,
+            "obs_shape": list(self.obs_shape),
+            "num_envs": self.num_envs,
+            "frame_stack": self.frame_stack,
+            "obs_dtype": str(self.obs_dtype),
+            "n_step": self.n_step,
+            "prioritized": self.prioritized,
+        }
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "frames": self._frames,
+            "action": self._action,
+            "reward": self._reward,
+            "terminated": self._terminated,
+            "truncated": self._truncated,
+            "has_transition": self._has_transition,
+            "valid": self._valid,
+            "priority": self._priority,
+            "head": self._head,
+            "episode_first": self._episode_first,
+            "episode_over": self._episode_over,
+        }
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume sampling exactly: tensors, ints and floats only.
+
+        The tensors share memory with the buffer (no copy of the frames): save them before
+        adding more. Loadable with ``torch.load(path, weights_only=True)``; pass
+        ``mmap=True`` too to avoid holding a second copy of the frames in RAM while loading.
+        """
+        rng_state = json.dumps(self._rng.bit_generator.state).encode()
+        return {
+            "config": self._config(),
+            "arrays": {name: torch.from_numpy(array) for name, array in self._arrays().items()},
+            "num_valid": self._num_valid,
+            "max_priority": self._max_priority,
+            "rng_state": torch.frombuffer(bytearray(rng_state), dtype=torch.uint8),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore contents, counters and the sampling generator from ``state_dict()`` output."""
+        if state.get("config") != self._config():
+            raise RlkitError(
+                f"replay state was saved from a buffer with {state.get('config')}, this one has {self._config()}"
+            )
+        for name, array in self._arrays().items():
+            np.copyto(array, state["arrays"][name].numpy())
+        self._num_valid = int(state["num_valid"])
+        self._max_priority = float(state["max_priority"])
+        self._rng.bit_generator.state = json.loads(bytes(state["rng_state"].numpy()).decode())
+        self._stale = [np.arange(self.capacity)] if self._tree is not None else []
