@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -43,11 +44,19 @@ import torch
 from rlkit.errors import RlkitError
 from rlkit.sumtree import SumTree
 
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
 __all__ = ["Batch", "ReplayBuffer", "SequenceBatch"]
 
 _OBS_DTYPES = {torch.uint8: np.uint8, torch.float32: np.float32}
 # Cap on one round of candidate draws in uniform rejection sampling, to bound memory when few slots are valid.
 _MAX_DRAWS = 1 << 18
+# Everything state_dict saves besides counters: the per-slot storage and the per-env write state.
+_SAVED_ARRAYS = (
+    "frames", "action", "reward", "terminated", "truncated", "has_transition", "valid", "priority",
+    "head", "episode_first", "episode_over",
+)  # fmt: skip
 # Stale-leaf batches kept before the sum tree is refreshed anyway, to bound memory between samples.
 _MAX_STALE = 1024
 
@@ -55,7 +64,7 @@ _MAX_STALE = 1024
 class _TensorBatch:
     """Moves every tensor field to a device in one call."""
 
-    def to(self, device: torch.device | str, non_blocking: bool = False):
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> Self:
         return type(self)(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)})
 
 
@@ -194,14 +203,13 @@ class ReplayBuffer:
     @property
     def nbytes(self) -> int:
         """Bytes of memory the buffer holds (all slots, whether written yet or not)."""
-        arrays = (self._frames, self._action, self._reward, self._terminated, self._truncated)
-        arrays += (self._has_transition, self._valid, self._priority)
-        return sum(a.nbytes for a in arrays) + (self._tree.nbytes if self._tree is not None else 0)
-
-    # ----------------------------------------------------------------------------------------------- writing
+        return sum(a.nbytes for a in self._arrays().values()) + (self._tree.nbytes if self._tree is not None else 0)
 
     def add(self, obs, action, reward, terminated, truncated, next_obs, priority=None) -> None:
         """Record one vector-env step for all N envs (torch tensors or arrays).
+
+        ``obs`` is read only at an env's first step of an episode (its reset stack); later
+        steps reuse the previous ``next_obs``, so steps of an env must be added in order.
 
         :param obs: ``[N, *obs_shape]``, the observations the actions were taken from.
         :param action: long ``[N]``.
@@ -262,7 +270,8 @@ class ReplayBuffer:
     def update_priorities(self, index, priority) -> None:
         """Set the priorities of sampled transitions: ``index`` long ``[B]`` from a Batch, ``priority`` float ``[B]``.
 
-        Transitions overwritten since they were sampled keep priority 0 until valid again.
+        A slot rewritten between ``sample`` and this call (adds in between, as in Ape-X)
+        passes the priority on to its new transition.
         """
         if not self.prioritized:
             raise RlkitError("update_priorities needs a buffer built with prioritized=True")
@@ -305,8 +314,6 @@ class ReplayBuffer:
             slot = np.concatenate(self._stale)
             self._stale.clear()
             self._tree.update(slot, np.where(self._valid[slot], self._priority[slot], 0.0))
-
-    # ---------------------------------------------------------------------------------------------- sampling
 
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
         """Sample ``batch_size`` n-step transitions: proportionally to priority with PER, else uniformly.
@@ -399,33 +406,15 @@ class ReplayBuffer:
         slot = self._slot(env[..., None], last_step[..., None] + offsets)
         return torch.from_numpy(self._frames[slot].reshape(*last_step.shape, *self.obs_shape))
 
-    # ------------------------------------------------------------------------------------------- checkpoints
-
     def _config(self) -> dict:
-        return {
-            "capacity": self.capacity,
-            "obs_shape": list(self.obs_shape),
-            "num_envs": self.num_envs,
-            "frame_stack": self.frame_stack,
-            "obs_dtype": str(self.obs_dtype),
-            "n_step": self.n_step,
-            "prioritized": self.prioritized,
+        """The constructor arguments that fix the layout of the saved arrays."""
+        layout = {
+            name: getattr(self, name) for name in ("capacity", "num_envs", "frame_stack", "n_step", "prioritized")
         }
+        return {**layout, "obs_shape": list(self.obs_shape), "obs_dtype": str(self.obs_dtype)}
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "frames": self._frames,
-            "action": self._action,
-            "reward": self._reward,
-            "terminated": self._terminated,
-            "truncated": self._truncated,
-            "has_transition": self._has_transition,
-            "valid": self._valid,
-            "priority": self._priority,
-            "head": self._head,
-            "episode_first": self._episode_first,
-            "episode_over": self._episode_over,
-        }
+        return {name: getattr(self, f"_{name}") for name in _SAVED_ARRAYS}
 
     def state_dict(self) -> dict:
         """Everything needed to resume sampling exactly: tensors, ints and floats only.

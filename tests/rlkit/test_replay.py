@@ -8,7 +8,7 @@ import torch
 from scipy.stats import chisquare
 
 from rlkit.errors import RlkitError
-from rlkit.replay import ReplayBuffer
+from rlkit.replay import Batch, ReplayBuffer
 
 
 def sample_all(buf: ReplayBuffer, draws: int = 100, batch_size: int = 64, **kwargs) -> dict[int, dict]:
@@ -78,6 +78,8 @@ def test_nstep_returns_with_a_termination_and_a_truncation_in_the_window():
             discount,
             next_obs,
         )
+    moved = buf.sample(4).to("cpu", non_blocking=True)
+    assert isinstance(moved, Batch) and moved.obs.shape == (4, 1)
     # One more step completes the first window of the unfinished episode.
     scalar_episode(buf, 302, [5], None, first_action=22)
     assert len(buf) == len(expected) + 1
