@@ -205,7 +205,7 @@ class ReplayBuffer:
         """Bytes of memory the buffer holds (all slots, whether written yet or not)."""
         return sum(a.nbytes for a in self._arrays().values()) + (self._tree.nbytes if self._tree is not None else 0)
 
-    def add(self, obs, action, reward, terminated, truncated, next_obs, priority=None) -> None:
+    def add(self, obs, action, reward, terminated, truncated, next_obs, priority=None, active=None) -> None:
         """Record one vector-env step for all N envs (torch tensors or arrays).
 
         ``obs`` is read only at an env's first step of an episode (its reset stack); later
@@ -220,24 +220,33 @@ class ReplayBuffer:
             when the episode ended, never the autoreset observation).
         :param priority: optional float ``[N]`` initial priorities (before ``alpha``);
             default: the largest priority so far.
+        :param active: optional bool ``[N]``, the envs whose step is a transition; the rows
+            of the others are ignored (e.g. the autoreset step of Gymnasium's NEXT_STEP mode).
         """
         n = self.num_envs
-        obs = _as_array(obs, "obs", (n, *self.obs_shape))
-        next_obs = _as_array(next_obs, "next_obs", (n, *self.obs_shape))
-        action = _as_array(action, "action", (n,), np.int64)
-        reward = _as_array(reward, "reward", (n,), np.float32)
-        terminated = _as_array(terminated, "terminated", (n,), bool)
-        truncated = _as_array(truncated, "truncated", (n,), bool)
+        rows = [
+            _as_array(obs, "obs", (n, *self.obs_shape)),
+            _as_array(action, "action", (n,), np.int64),
+            _as_array(reward, "reward", (n,), np.float32),
+            _as_array(terminated, "terminated", (n,), bool),
+            _as_array(truncated, "truncated", (n,), bool),
+            _as_array(next_obs, "next_obs", (n, *self.obs_shape)),
+            None if priority is None else _as_array(priority, "priority", (n,), np.float64),
+        ]
         envs = np.arange(n)
-        first_written = self._head.copy()
+        if active is not None:
+            envs = np.flatnonzero(_as_array(active, "active", (n,), bool))
+            rows = [None if x is None else x[envs] for x in rows]
+        obs, action, reward, terminated, truncated, next_obs, priority = rows
+        first_written = self._head[envs]
 
-        starting = np.flatnonzero(self._episode_over)
+        starting = np.flatnonzero(self._episode_over[envs])
         if starting.size:
             reset_stack = obs[starting] if self.frame_stack > 1 else obs[starting][:, None]
-            self._write_frames(starting, reset_stack)
-            self._episode_first[starting] = self._head[starting] - 1
+            self._write_frames(envs[starting], reset_stack)
+            self._episode_first[envs[starting]] = self._head[envs[starting]] - 1
 
-        current = self._head - 1  # step of the slot holding each env's obs (newest frame)
+        current = self._head[envs] - 1  # step of the slot holding each env's obs (newest frame)
         slot = self._slot(envs, current)
         self._action[slot] = action
         self._reward[slot] = reward
@@ -245,27 +254,26 @@ class ReplayBuffer:
         self._truncated[slot] = truncated
         self._has_transition[slot] = True
         if self.prioritized:
-            initial = self._max_priority if priority is None else self._scale(_as_array(priority, "priority", (n,)))
-            self._priority[slot] = initial
+            self._priority[slot] = self._max_priority if priority is None else self._scale(priority)
 
         newest = next_obs[:, -1] if self.frame_stack > 1 else next_obs
         self._write_frames(envs, newest[:, None])
 
         # Retire the transitions in the slots just written and those whose stacks began on the
         # overwritten frames: the k - 1 slots after the last one written.
-        span = self._head - first_written + self.frame_stack - 1
-        rows, cols = np.nonzero(np.arange(2 * self.frame_stack) < span[:, None])
-        self._set_valid(self._slot(rows, first_written[rows] + cols), False)
+        span = self._head[envs] - first_written + self.frame_stack - 1
+        row, col = np.nonzero(np.arange(2 * self.frame_stack) < span[:, None])
+        self._set_valid(self._slot(envs[row], first_written[row] + col), False)
 
         # This step completes the window of the transition n - 1 steps back, and of every
         # later one in the episode when the episode ends here.
         ended = terminated | truncated
         back = np.arange(self.n_step)
         candidate = current[:, None] - back
-        complete = (candidate >= self._episode_first[:, None]) & ((back == self.n_step - 1) | ended[:, None])
-        rows, cols = np.nonzero(complete)
-        self._set_valid(self._slot(rows, candidate[rows, cols]), True)
-        self._episode_over = ended
+        complete = (candidate >= self._episode_first[envs, None]) & ((back == self.n_step - 1) | ended[:, None])
+        row, col = np.nonzero(complete)
+        self._set_valid(self._slot(envs[row], candidate[row, col]), True)
+        self._episode_over[envs] = ended
 
     def update_priorities(self, index, priority) -> None:
         """Set the priorities of sampled transitions: ``index`` long ``[B]`` from a Batch, ``priority`` float ``[B]``.

@@ -272,32 +272,42 @@ def script_obs(env: int, episode: int, t: int, k: int) -> np.ndarray:
     return stack if k > 1 else stack[0]
 
 
-def play_script(buf: ReplayBuffer, num_adds: int, seed: int) -> dict[int, Step]:
-    """Drive ``buf`` with random episodes (1-12 steps, random end kinds) on every env; return steps by action id."""
+def play_script(buf: ReplayBuffer, num_adds: int, seed: int, autoreset_rows: bool = False) -> dict[int, Step]:
+    """Drive ``buf`` with random episodes (1-12 steps, random end kinds) on every env; return steps by action id.
+
+    With ``autoreset_rows`` an env's step after each episode end is an inactive row of NaNs,
+    as Gymnasium's NEXT_STEP autoreset produces.
+    """
     rng = np.random.default_rng(seed)
     k, n_envs = buf.frame_stack, buf.num_envs
-    episode, t = [0] * n_envs, [0] * n_envs
+    episode, t, resetting = [0] * n_envs, [0] * n_envs, [False] * n_envs
     length = [int(rng.integers(1, 13)) for _ in range(n_envs)]
     steps = {}
     for add in range(num_adds):
-        obs, next_obs, actions, rewards, terms, truncs = [], [], [], [], [], []
+        columns = {name: [] for name in ("obs", "action", "reward", "terminated", "truncated", "next_obs", "active")}
         for e in range(n_envs):
-            ends = t[e] + 1 == length[e]
-            terminated = bool(ends and rng.random() < 0.5)
-            action = add * n_envs + e
-            steps[action] = Step(e, episode[e], t[e], float(rng.integers(-3, 4)), terminated, ends and not terminated)
-            obs.append(script_obs(e, episode[e], t[e], k))
-            next_obs.append(script_obs(e, episode[e], t[e] + 1, k))
-            actions.append(action)
-            rewards.append(steps[action].reward)
-            terms.append(terminated)
-            truncs.append(ends and not terminated)
-            t[e] += 1
-            if ends:
-                episode[e], t[e], length[e] = episode[e] + 1, 0, int(rng.integers(1, 13))
-        buf.add(
-            np.stack(obs), np.array(actions), np.array(rewards), np.array(terms), np.array(truncs), np.stack(next_obs)
-        )
+            if resetting[e]:
+                junk = np.full_like(script_obs(0, 0, 0, k), np.nan)
+                row = (junk, -1, np.nan, False, False, junk, False)
+                resetting[e] = False
+            else:
+                ends = t[e] + 1 == length[e]
+                terminated = bool(ends and rng.random() < 0.5)
+                action = add * n_envs + e
+                reward = float(rng.integers(-3, 4))
+                steps[action] = Step(e, episode[e], t[e], reward, terminated, ends and not terminated)
+                obs, next_obs = script_obs(e, episode[e], t[e], k), script_obs(e, episode[e], t[e] + 1, k)
+                row = (obs, action, reward, terminated, ends and not terminated, next_obs, True)
+                t[e] += 1
+                if ends:
+                    episode[e], t[e], length[e] = episode[e] + 1, 0, int(rng.integers(1, 13))
+                    resetting[e] = autoreset_rows
+            for column, value in zip(columns.values(), row):
+                column.append(value)
+        arrays = {name: np.stack(values) for name, values in columns.items()}
+        if not autoreset_rows:
+            arrays["active"] = None  # the default: every row is a transition
+        buf.add(**arrays)
     return steps
 
 
@@ -335,16 +345,16 @@ def expected_transitions(buf: ReplayBuffer, steps: dict[int, Step]) -> dict[int,
 
 
 @pytest.mark.parametrize(
-    ("num_envs", "frame_stack", "n_step", "prioritized"),
-    [(1, 1, 1, False), (3, 4, 3, False), (2, 4, 1, True), (4, 2, 5, True)],
+    ("num_envs", "frame_stack", "n_step", "prioritized", "autoreset_rows"),
+    [(1, 1, 1, False, False), (3, 4, 3, False, True), (2, 4, 1, True, False), (4, 2, 5, True, True)],
 )
-def test_matches_scripted_reference_across_envs_and_wraparound(num_envs, frame_stack, n_step, prioritized):
+def test_matches_scripted_reference_across_envs_and_wraparound(
+    num_envs, frame_stack, n_step, prioritized, autoreset_rows
+):
     obs_shape = (frame_stack, 1) if frame_stack > 1 else (1,)
-    buf = ReplayBuffer(
-        40 * num_envs, obs_shape, num_envs, frame_stack, torch.float32, n_step, 0.9, prioritized, seed=num_envs
-    )
     for num_adds, seed in [(7, 1), (150, 2)]:  # before and long after the rings wrap around
-        steps = play_script(buf, num_adds, seed)
+        buf = ReplayBuffer(40 * num_envs, obs_shape, num_envs, frame_stack, torch.float32, n_step, 0.9, prioritized)
+        steps = play_script(buf, num_adds, seed, autoreset_rows)
         expected = expected_transitions(buf, steps)
         assert len(buf) == len(expected)
         seen = sample_all(buf, draws=60)
@@ -355,9 +365,6 @@ def test_matches_scripted_reference_across_envs_and_wraparound(num_envs, frame_s
             np.testing.assert_array_equal(got["next_obs"].numpy(), next_obs)
             assert got["reward"].item() == pytest.approx(ret, abs=1e-5)
             assert got["discount"].item() == pytest.approx(discount, abs=1e-6)
-        buf = ReplayBuffer(
-            40 * num_envs, obs_shape, num_envs, frame_stack, torch.float32, n_step, 0.9, prioritized, seed=num_envs
-        )
 
 
 # ------------------------------------------------------------------------------------------ checkpoints, errors
