@@ -57,8 +57,9 @@ _SAVED_ARRAYS = (
     "frames", "action", "reward", "terminated", "truncated", "has_transition", "valid", "priority",
     "head", "episode_first", "episode_over",
 )  # fmt: skip
-# Stale-leaf batches kept before the sum tree is refreshed anyway, to bound memory between samples.
-_MAX_STALE = 1024
+# Stale leaves allowed before the sum tree is refreshed without waiting for a sample, so no
+# single refresh (and no sample after a long run of adds) pays for more than this many.
+_MAX_STALE = 4096
 
 
 class _TensorBatch:
@@ -187,6 +188,7 @@ class ReplayBuffer:
         self._tree = SumTree(self.capacity) if prioritized else None
         # Slots whose tree leaf (priority if valid, else 0) is out of date; refreshed in one batch before sampling.
         self._stale: list[np.ndarray] = []
+        self._num_stale = 0
 
         # Per-env write state, counted in steps (slots written since construction).
         self._head = np.zeros(num_envs, dtype=np.int64)
@@ -286,7 +288,7 @@ class ReplayBuffer:
         index = _as_array(index, "index", dtype=np.int64)
         scaled = self._scale(_as_array(priority, "priority", index.shape, np.float64))
         self._priority[index] = scaled
-        self._stale.append(index.copy())  # the caller may reuse its index tensor before the next sample
+        self._mark_stale(index.copy())  # the caller may reuse its index tensor before the next sample
 
     def _scale(self, priority: np.ndarray) -> np.ndarray:
         """``(|p| + eps) ** alpha``, remembering the largest for new transitions."""
@@ -312,15 +314,20 @@ class ReplayBuffer:
         self._num_valid += (slot.size if valid else 0) - int(np.count_nonzero(self._valid[slot]))
         self._valid[slot] = valid
         if self._tree is not None:
-            self._stale.append(slot)
-            if len(self._stale) > _MAX_STALE:
-                self._refresh_tree()
+            self._mark_stale(slot)
+
+    def _mark_stale(self, slot: np.ndarray) -> None:
+        """Queue leaves ``slot`` (int ``[M]``) for the next batched tree refresh."""
+        self._stale.append(slot)
+        self._num_stale += slot.size
+        if self._num_stale > _MAX_STALE:
+            self._refresh_tree()
 
     def _refresh_tree(self) -> None:
         """Bring the stale leaves up to date in one batched update (adds between samples share one propagation)."""
         if self._stale:
             slot = np.concatenate(self._stale)
-            self._stale.clear()
+            self._stale, self._num_stale = [], 0
             self._tree.update(slot, np.where(self._valid[slot], self._priority[slot], 0.0))
 
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
@@ -451,4 +458,5 @@ class ReplayBuffer:
         self._num_valid = int(state["num_valid"])
         self._max_priority = float(state["max_priority"])
         self._rng.bit_generator.state = json.loads(bytes(state["rng_state"].numpy()).decode())
-        self._stale = [np.arange(self.capacity)] if self._tree is not None else []
+        if self._tree is not None:
+            self._mark_stale(np.arange(self.capacity))
