@@ -1,0 +1,256 @@
+"""Vectorised Gymnasium environments with the standard Atari protocols: `envs.make`.
+
+    env = envs.make("CartPole-v1", num_envs=8)
+    env = envs.make("ALE/Pong-v5", num_envs=8, preset="dqn", seed=1)
+    obs, infos = env.reset()                  # the env is seeded: sub-env i draws from seed + i
+    obs, reward, terminated, truncated, infos = env.step(actions)      # actions: int64 [N]
+
+Any registered Gymnasium id works without a preset; Atari ids (`ALE/<Game>-v5`) also take a preset,
+an exact preprocessing protocol (keyword arguments named like `AtariProtocol` fields override it,
+the rest go to `gymnasium.make`, e.g. `full_action_space=True`, `mode=`):
+
+`dqn`: Nature DQN (Mnih et al. 2015) as in CleanRL's `dqn_atari.py`
+    - no sticky actions (repeat_action_probability=0); minimal action set;
+    - at every game start, a uniform random 1..30 no-op frames;
+    - each action repeated for 4 frames; rewards of the 4 frames summed; the observed frame is the
+      pixel-wise max of the last two grayscale screens (a game that ends early shows its last screen);
+    - frames shrunk from 210x160 to 84x84 by area averaging; the last 4 frames stacked:
+      observations uint8 [N, 4, 84, 84] (raw pixel values; the network scales them);
+    - a lost life sets `terminated` for learning; the game is NOT reset, it goes on to its game over;
+    - in games with a FIRE action, FIRE then action 2 after every reset, a life-loss reset included;
+    - `reward` is the sign of the game reward in {-1, 0, 1}; the episode statistics hold the real score;
+    - games are cut at 108,000 frames (30 minutes of play): `truncated`.
+`machado`: Machado et al. (2018), as Dopamine implements it
+    - sticky actions with probability 0.25 (the ALE repeats the previous action on each frame);
+    - no no-op starts, no FIRE on reset, no life-loss signal: `terminated` only at game over;
+    - rewards unclipped; same frame skip 4 with max-pooling, 84x84 grayscale, 4-frame stack and
+      108,000-frame cap as `dqn`. Minimal action set (the paper evaluated with all 18 actions:
+      pass `full_action_space=True`).
+
+Step semantics (all vectorisations, all envs alike): `gymnasium.vector.AutoresetMode.NEXT_STEP`, the
+Gymnasium 1.x default. When sub-env i reports terminated or truncated at step t, the action given for
+it at step t+1 is ignored and step t+1 returns its reset observation with reward 0 and both flags
+False; do not store (obs_t, a_t+1, r_t+1, obs_t+1) for that env as a transition. With the `dqn`
+preset a life loss counts as `terminated` here too, and the "reset" after it continues the same game.
+
+Episode statistics of REAL episodes (whole games, real unclipped score), in `infos` of every step
+and every reset, each an array of shape [N]:
+    infos["episode_done"]        bool    a real episode of sub-env i ended at this step
+    infos["episode_return"]      float64 its score, sum of the real rewards (0 where not done)
+    infos["episode_length"]      int64   its length in agent steps (0 where not done)
+    infos["episode_terminated"]  bool    it ended by game over / the env's terminal state
+    infos["episode_truncated"]   bool    it ended by a time limit (Atari: 108,000 frames)
+Each real episode is reported exactly once, at the step whose `terminated | truncated` ends it; a
+life loss (`terminated` with `episode_done` False) is never reported as an episode. No-op start frames
+are not counted in the length (agent steps only); FIRE-on-reset steps are.
+
+Vectorisation (`vectorization=`): "sync" (`gymnasium.vector.SyncVectorEnv`, one process), "async"
+(`AsyncVectorEnv`, one process per env), "native" (ale-py's C++ `AtariVectorEnv`, presets only) and
+"auto". See `choose_vectorization` for the measurements behind "auto".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from functools import partial
+from typing import Any
+
+import gymnasium as gym
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv, VectorEnv
+
+from envs.atari_wrappers import (
+    ClipRewardSign,
+    EpisodeStatistics,
+    FireOnReset,
+    FrameStack,
+    LifeLossSignal,
+    MaxPoolFrameSkip,
+    NoopStarts,
+    ResizeFrame,
+    needs_fire,
+)
+from envs.vector_wrappers import EpisodeKeys, NativeAtariProtocol
+from rlkit.errors import RlkitError
+
+__all__ = ["PRESETS", "VECTORIZATIONS", "AtariProtocol", "choose_vectorization", "is_atari", "make"]
+
+ATARI_ENTRY_POINT = "ale_py.env:AtariEnv"
+VECTORIZATIONS = ("auto", "sync", "async", "native")
+
+
+@dataclasses.dataclass(frozen=True)
+class AtariProtocol:
+    """One Atari preprocessing protocol; see the module docstring for the presets in words."""
+
+    repeat_action_probability: float
+    """Sticky actions: the chance, per frame, that the ALE repeats the previous action."""
+    noop_max: int
+    """Up to this many no-op frames at the start of each game (0: none)."""
+    life_loss: bool
+    """Signal `terminated` on each lost life (without resetting the game)."""
+    fire_reset: bool
+    """Press FIRE (then action 2) after each reset in games that have FIRE."""
+    clip_rewards: bool
+    """Learn from sign(reward); the episode statistics keep the real score."""
+    frame_skip: int = 4
+    """Emulator frames per agent step; the observation is the max of the last two."""
+    screen_size: int = 84
+    """Observed frames are screen_size x screen_size grayscale."""
+    frame_stack: int = 4
+    """Number of most recent frames in each observation."""
+    max_episode_frames: int = 108_000
+    """Emulator frames after which a game is truncated."""
+
+
+PRESETS: dict[str, AtariProtocol] = {
+    "dqn": AtariProtocol(
+        repeat_action_probability=0.0, noop_max=30, life_loss=True, fire_reset=True, clip_rewards=True
+    ),
+    "machado": AtariProtocol(
+        repeat_action_probability=0.25, noop_max=0, life_loss=False, fire_reset=False, clip_rewards=False
+    ),
+}
+
+
+def is_atari(env_id: str) -> bool:
+    """Whether `env_id` is a registered ALE game (registering ale-py's ids first)."""
+    _register_ale()
+    return env_id in gym.registry and gym.registry[env_id].entry_point == ATARI_ENTRY_POINT
+
+
+def make(
+    env_id: str,
+    num_envs: int = 1,
+    preset: str | None = None,
+    seed: int = 0,
+    vectorization: str = "auto",
+    **kwargs: Any,
+) -> VectorEnv:
+    """Build `num_envs` copies of `env_id` as one vector env (next-step autoreset), seeded and reset once.
+
+    :param env_id: a registered Gymnasium id, e.g. "CartPole-v1" or "ALE/Pong-v5".
+    :param num_envs: N, the number of sub-environments.
+    :param preset: None (the env as registered), or "dqn" / "machado" for Atari ids.
+    :param seed: sub-env i is seeded with seed + i; the action space with seed.
+    :param vectorization: "auto", "sync", "async" or "native" (ale-py's vector env; presets only).
+    :param kwargs: `AtariProtocol` fields override the preset; the rest go to `gymnasium.make`.
+    :return: a `VectorEnv` whose infos carry the episode statistics of the module docstring.
+    """
+    if num_envs < 1:
+        raise RlkitError(f"num_envs must be at least 1, got {num_envs}")
+    if vectorization not in VECTORIZATIONS:
+        raise RlkitError(f"unknown vectorization {vectorization!r}; choose from: {', '.join(VECTORIZATIONS)}")
+    _check_registered(env_id)
+    protocol, gym_kwargs = _resolve_protocol(env_id, preset, kwargs)
+    mode = choose_vectorization(vectorization, num_envs, protocol)
+    if mode == "native":
+        env: VectorEnv = _make_native(env_id, num_envs, protocol, gym_kwargs)
+    else:
+        env_fns = [partial(_make_single, env_id, protocol, gym_kwargs) for _ in range(num_envs)]
+        vector_cls = SyncVectorEnv if mode == "sync" else AsyncVectorEnv
+        env = EpisodeKeys(vector_cls(env_fns, autoreset_mode=AutoresetMode.NEXT_STEP))
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    return env
+
+
+def _register_ale() -> None:
+    # ale-py registers its ~100 ids on import; done only when an Atari id (or a bad id) is asked for.
+    import ale_py
+
+    gym.register_envs(ale_py)
+
+
+def _check_registered(env_id: str) -> None:
+    if env_id in gym.registry:
+        return
+    _register_ale()
+    if env_id in gym.registry:
+        return
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=5, cutoff=0.6)
+    hint = f"; did you mean: {', '.join(close)}?" if close else "; see gymnasium.pprint_registry() for all ids"
+    raise RlkitError(f"unknown environment id {env_id!r}{hint}")
+
+
+def _resolve_protocol(env_id: str, preset: str | None, kwargs: dict[str, Any]) -> tuple[AtariProtocol | None, dict]:
+    """The preset's protocol with overrides applied, and the kwargs left for `gymnasium.make`."""
+    if preset is None:
+        return None, dict(kwargs)
+    if preset not in PRESETS:
+        raise RlkitError(f"unknown preset {preset!r}; choose from: None, {', '.join(map(repr, PRESETS))}")
+    if not is_atari(env_id):
+        raise RlkitError(
+            f"preset {preset!r} is an Atari protocol but {env_id!r} is not an ALE game; "
+            f"use an id like 'ALE/Pong-v5' or preset=None"
+        )
+    field_names = {f.name for f in dataclasses.fields(AtariProtocol)}
+    overrides = {k: v for k, v in kwargs.items() if k in field_names}
+    gym_kwargs = {k: v for k, v in kwargs.items() if k not in field_names}
+    return dataclasses.replace(PRESETS[preset], **overrides), gym_kwargs
+
+
+def _make_single(env_id: str, protocol: AtariProtocol | None, gym_kwargs: dict[str, Any]) -> gym.Env:
+    """One sub-environment: the registered env, or an ALE game wrapped as `protocol` says."""
+    gym_kwargs = {"render_mode": "rgb_array", **gym_kwargs}
+    if protocol is None:
+        if is_atari(env_id):
+            _register_ale()  # an async worker started by spawn has an empty registry
+        return EpisodeStatistics(gym.make(env_id, **gym_kwargs))
+    _register_ale()
+    # .unwrapped: the frame-skip wrapper drives the emulator directly, so the checker wrappers only cost time
+    env = gym.make(
+        env_id,
+        frameskip=1,
+        obs_type="grayscale",
+        repeat_action_probability=protocol.repeat_action_probability,
+        max_num_frames_per_episode=protocol.max_episode_frames,
+        **gym_kwargs,
+    ).unwrapped
+    if protocol.noop_max > 0:
+        env = NoopStarts(env, protocol.noop_max)
+    env = MaxPoolFrameSkip(env, protocol.frame_skip)
+    env = ResizeFrame(env, protocol.screen_size)
+    env = EpisodeStatistics(env)
+    if protocol.life_loss:
+        env = LifeLossSignal(env)
+    if protocol.fire_reset and needs_fire(env):
+        env = FireOnReset(env)
+    if protocol.clip_rewards:
+        env = ClipRewardSign(env)
+    return FrameStack(env, protocol.frame_stack)
+
+
+def _make_native(env_id: str, num_envs: int, protocol: AtariProtocol, gym_kwargs: dict[str, Any]) -> VectorEnv:
+    from ale_py.vector_env import AtariVectorEnv
+
+    unsupported = set(gym_kwargs) - {"full_action_space", "num_threads"}
+    if unsupported:
+        raise RlkitError(f"vectorization='native' does not take {sorted(unsupported)}; use 'sync' or 'async'")
+    env = AtariVectorEnv(
+        gym.registry[env_id].kwargs["game"],
+        num_envs,
+        repeat_action_probability=protocol.repeat_action_probability,
+        noop_max=protocol.noop_max,
+        frameskip=protocol.frame_skip,
+        img_height=protocol.screen_size,
+        img_width=protocol.screen_size,
+        stack_num=protocol.frame_stack,
+        max_num_frames_per_episode=protocol.max_episode_frames,
+        use_fire_reset=protocol.fire_reset,
+        # the adapter derives these three from raw rewards and lives, to report the real score
+        reward_clipping=False,
+        episodic_life=False,
+        life_loss_info=False,
+        autoreset_mode=AutoresetMode.NEXT_STEP,
+        **gym_kwargs,
+    )
+    return NativeAtariProtocol(env, life_loss=protocol.life_loss, clip_rewards=protocol.clip_rewards)
+
+
+def choose_vectorization(vectorization: str, num_envs: int, protocol: AtariProtocol | None) -> str:
+    if vectorization == "native" and protocol is None:
+        raise RlkitError("vectorization='native' is ale-py's preprocessed Atari env: it needs a preset")
+    if vectorization != "auto":
+        return vectorization
+    return "sync" if num_envs == 1 else "async"
