@@ -4,8 +4,10 @@ The board is stored with row 0 at the TOP, as it is drawn; stones fall to the lo
 row. Moves are written as a column letter "a".."g" or a number "1".."7" (both left to
 right); rows are labelled 1..6 from the bottom in `render`.
 
-Speed: the state keeps the number of stones per column, so a move is one scatter, and only
-the lines through the new stone are checked for a win.
+Speed: the state keeps the number of stones per column, so a move is one scatter, and each
+player's stones as a 64-bit bitboard (7 bits per column, bit 7 * column + height, the
+seventh bit of each column always empty), so a win is 12 shifts and ANDs per game instead
+of gathering the lines through the new stone (which measured several times slower).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 import torch
 
 from .base import BoardGame, State
-from .gomoku import completes_line, lines_through_cells
 
 __all__ = ["ConnectFour"]
 
 _COLUMNS = "abcdefg"
 _COLUMN_INDEX = {letter: i for i, letter in enumerate(_COLUMNS)}
+# bitboard distance between neighbours: up a column, along a row, and the two diagonals
+_DIRECTIONS = (1, 7, 6, 8)
 
 
 class ConnectFour(BoardGame):
@@ -32,15 +35,12 @@ class ConnectFour(BoardGame):
     symmetry_group = "mirror"
     dirichlet_alpha = 1.4  # 10 / 7 legal moves
 
-    def __init__(self, device: str | torch.device = "cpu"):
-        super().__init__(device)
-        self._cell_lines = lines_through_cells(self.height, self.width, 4).to(self.device)
-
     def _initial(self, batch_size: int) -> State:
         zeros = torch.zeros(batch_size, dtype=torch.long, device=self.device)
         return State(
             board=torch.zeros(batch_size, self.height, self.width, dtype=torch.int8, device=self.device),
             heights=torch.zeros(batch_size, self.width, dtype=torch.long, device=self.device),
+            bits=torch.zeros(batch_size, 2, dtype=torch.long, device=self.device),
             to_play=zeros,
             done=zeros.bool(),
             winner=zeros - 1,
@@ -56,13 +56,18 @@ class ConnectFour(BoardGame):
         filled = state.heights.gather(1, column)
         # finished games get a dummy action that may hit a full column: keep the index on the board
         row = (self.height - 1 - filled).clamp(min=0)
-        cell = row * self.width + column
-        flat = state.board.flatten(1).scatter(1, cell, stone[:, None])
-        won = completes_line(flat, self._cell_lines, cell[:, 0], stone)
+        flat = state.board.flatten(1).scatter(1, row * self.width + column, stone[:, None])
+        mover = state.to_play[:, None]
+        stones = state.bits.gather(1, mover)[:, 0] | (1 << (column[:, 0] * (self.height + 1) + filled[:, 0]))
+        won = torch.zeros_like(state.done)
+        for shift in _DIRECTIONS:
+            pairs = stones & (stones >> shift)
+            won |= (pairs & (pairs >> 2 * shift)) != 0
         num_moves = state.num_moves + 1
         return State(
             board=flat.view_as(state.board),
             heights=state.heights.scatter(1, column, filled + 1),
+            bits=state.bits.scatter(1, mover, stones[:, None]),
             to_play=1 - state.to_play,
             done=won | (num_moves == self.height * self.width),
             winner=torch.where(won, state.to_play, -1),

@@ -9,10 +9,11 @@ and (r+1, c).
 Player 0 (X, moves first) connects the top and bottom edges (rows 1 and size); player 1
 (O) connects the left and right edges (columns a and the last). Hex has no draws.
 
-Connection detection is incremental and batched: every stone carries the label of its
-group (1 + the cell index of the group's newest stone, 0 on empty cells). A move relabels
-the groups of its same-coloured neighbours to the new stone's label through one per-game
-lookup table (a gather over the board), then looks only at the two goal edges.
+Connection detection is incremental and batched, a one-level union-find: every cell holds
+the label of its group, the cell index of the group's newest stone (an empty cell is its own
+group), so the cell named by a label always holds that label. A move points the groups of
+its same-coloured neighbours at the new stone with one scatter into a copy of the labels,
+relabels every cell with one gather, and then looks only at the two goal edges.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Hex(BoardGame):
         zeros = torch.zeros(batch_size, dtype=torch.long, device=self.device)
         return State(
             board=torch.zeros(batch_size, self.size, self.size, dtype=torch.int8, device=self.device),
-            group=torch.zeros(batch_size, self.num_actions, dtype=torch.long, device=self.device),
+            group=torch.arange(self.num_actions, dtype=torch.int32, device=self.device).repeat(batch_size, 1),
             to_play=zeros,
             done=zeros.bool(),
             winner=zeros - 1,
@@ -84,19 +85,17 @@ class Hex(BoardGame):
         return state.board.flatten(1) == 0
 
     def _apply(self, state: State, actions: torch.Tensor) -> State:
-        batch = state.batch_size
         stone = (state.to_play + 1).to(torch.int8)
         flat = state.board.flatten(1).scatter(1, actions[:, None], stone[:, None])
-        label = actions + 1  # fresh: no label is reused, as stones are never removed
         neighbours = self._neighbours[actions]  # [B, 6]
         # read the board before the move, so off-board padding (the cell itself, still empty) never joins
         same = state.board.flatten(1).gather(1, neighbours) == stone[:, None]
-        joined = torch.where(same, state.group.gather(1, neighbours), 0)  # [B, 6] labels to merge, 0 = none
-        # per-game relabelling table: label -> label; every joined group -> the new label
-        relabel = torch.arange(self.num_actions + 1, device=self.device).repeat(batch, 1)
-        relabel.scatter_(1, joined, torch.where(same, label[:, None], 0))
-        group = relabel.gather(1, state.group).scatter(1, actions[:, None], label[:, None])
-        on_goal = group.gather(1, self._goal_cells[state.to_play]) == label[:, None]  # [B, 2 * size]
+        new_label = actions[:, None].int().expand_as(neighbours)
+        # the joined groups' labels, or the new cell's own (a no-op below) where a neighbour does not join
+        joined = torch.where(same, state.group.gather(1, neighbours), new_label)
+        pointer = state.group.scatter(1, joined, new_label)  # label -> label, joined groups -> the new stone
+        group = pointer.gather(1, state.group)
+        on_goal = group.gather(1, self._goal_cells[state.to_play]) == new_label[:, :1]  # [B, 2 * size]
         won = on_goal[:, : self.size].any(1) & on_goal[:, self.size :].any(1)
         return State(
             board=flat.view_as(state.board),
