@@ -147,24 +147,40 @@ class Go(BoardGame):
         self._keys = keys.to(self.device)
 
     # ----------------------------------------------------------------------- rules
-    def _initial(self, batch_size: int) -> State:
-        zeros = torch.zeros(batch_size, dtype=torch.long, device=self.device)
-        flat = torch.zeros(batch_size, self.cells, dtype=torch.int8, device=self.device)
-        hashes = torch.full((batch_size, self.max_moves + 1), -1, dtype=torch.long, device=self.device)
-        hashes[:, 0] = 0  # the empty board's hash
+    def from_board(self, board: torch.Tensor, to_play: torch.Tensor | int = 0) -> State:
+        """Positions to play from: boards int8 [B, size, size] laid out as `state.board` (0 empty, 1 black,
+        2 white; row 0 is rank 1) with `to_play` to move, no ko and no earlier positions."""
+        board = torch.as_tensor(board, dtype=torch.int8, device=self.device).reshape(-1, self.height, self.width)
+        batch = board.shape[0]
+        to_play = torch.as_tensor(to_play, dtype=torch.long, device=self.device).expand(batch).clone()
+        flat = board.flatten(1)
+        if bool(((flat < 0) | (flat > 2)).any()):
+            raise RlkitError("go: board points must be 0 (empty), 1 (black) or 2 (white)")
+        groups = GroupInfo(flat, self._neighbours)
+        dead = (flat != 0) & (groups.liberty_lo == self.cells)
+        if bool(dead.any()):
+            i, point = (int(x) for x in torch.nonzero(dead)[0])
+            raise RlkitError(f"go: board {i} has a group without liberties at {self._format(point)}")
+        zeros = torch.zeros(batch, dtype=torch.long, device=self.device)
+        legal, atari_liberty = self._moves(groups, (to_play + 1).to(torch.int8)[:, None], zeros - 1)
+        hashes = torch.full((batch, self.max_moves + 1), -1, dtype=torch.long, device=self.device)
+        hashes[:, 0] = self._hash(flat)
         return State(
-            board=flat.view(batch_size, self.height, self.width),
-            to_play=zeros,
+            board=board,
+            to_play=to_play,
             done=zeros.bool(),
             winner=zeros - 1,
             num_moves=zeros,
             passes=zeros,
             ko=zeros - 1,
-            atari_liberty=torch.full((batch_size, self.cells), -1, dtype=torch.long, device=self.device),
-            legal=torch.ones(batch_size, self.num_actions, dtype=torch.bool, device=self.device),
+            atari_liberty=atari_liberty,
+            legal=legal,
             hashes=hashes,
-            history=flat.new_zeros(batch_size, HISTORY - 1, self.height, self.width),
+            history=board.new_zeros(batch, HISTORY - 1, self.height, self.width),
         )
+
+    def _initial(self, batch_size: int) -> State:
+        return self.from_board(torch.zeros(batch_size, self.height, self.width, dtype=torch.int8))
 
     def _legal(self, state: State) -> torch.Tensor:
         # computed once per move in `_apply` from the group analysis that captures need anyway
@@ -196,28 +212,30 @@ class Go(BoardGame):
         done = superko | (passes >= 2) | (num_moves >= self.max_moves)
         score = self._score(groups)
         winner = torch.where(score > 0, 0, torch.where(score < 0, 1, -1))
-        nxt = 1 - state.to_play
-        in_atari = (new_flat != 0) & (groups.liberty_lo == groups.liberty_hi)
+        legal, atari_liberty = self._moves(groups, enemy, ko)
         return State(
             board=new_flat.view_as(state.board),
-            to_play=nxt,
+            to_play=1 - state.to_play,
             done=done,
             winner=torch.where(done & ~superko, winner, -1),
             num_moves=num_moves,
             passes=passes,
             ko=ko,
-            atari_liberty=torch.where(in_atari, groups.liberty_lo, -1),
-            legal=torch.cat([self._placements(groups, enemy, ko), is_pass.new_ones(batch, 1)], dim=1),
+            atari_liberty=atari_liberty,
+            legal=legal,
             # clamped: `step` also runs finished games (at the move cap) through here, then discards them
             hashes=state.hashes.scatter(1, num_moves[:, None].clamp(max=self.max_moves), position[:, None]),
             history=torch.cat([state.board[:, None], state.history[:, :-1]], dim=1),
         )
 
-    def _placements(self, groups: GroupInfo, stone: torch.Tensor, ko: torch.Tensor) -> torch.Tensor:
-        """bool [B, P]: points where `stone` (int8 [B, 1]) may play: empty, not the ko point, not suicide.
+    def _moves(self, groups: GroupInfo, stone: torch.Tensor, ko: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the next move needs: legal bool [B, A] for `stone` (int8 [B, 1]) to move with ko point
+        `ko` (long [B], -1 for none), and atari_liberty long [B, P]: the only liberty of each stone's
+        group where it has just one, else -1 (the captures of the next move).
 
-        A stone survives if it touches an empty point, joins a group of its colour that keeps
-        another liberty, or captures an enemy group in atari (whose last liberty is this point).
+        A placement is legal on an empty point other than the ko point if the stone touches an
+        empty point, joins a group of its colour that keeps another liberty, or captures an
+        enemy group in atari (whose last liberty is this point). Passing is always legal.
         """
         colours = groups.neighbour_colour  # [B, 4, P]
         lo = groups.around(groups.liberty_lo, self.cells)
@@ -226,7 +244,10 @@ class Go(BoardGame):
         joins_safe = fold4((colours == stone[..., None]) & (lo < hi))
         captures = fold4((colours == 3 - stone[..., None]) & (lo == hi))
         not_ko = torch.arange(self.cells, device=self.device) != ko[:, None]
-        return (groups.colour == 0) & not_ko & (breathes | joins_safe | captures)
+        placements = (groups.colour == 0) & not_ko & (breathes | joins_safe | captures)
+        legal = torch.cat([placements, placements.new_ones(placements.shape[0], 1)], dim=1)
+        in_atari = (groups.colour != 0) & (groups.liberty_lo == groups.liberty_hi)
+        return legal, torch.where(in_atari, groups.liberty_lo, -1)
 
     def _score(self, groups: GroupInfo) -> torch.Tensor:
         """float32 [B]: Tromp-Taylor area of Black minus White's, minus komi."""
