@@ -17,4 +17,4 @@ from agents.dqn.evaluate import evaluate, load_agent
 from agents.dqn.pretrain import pretrain
 from agents.dqn.train import train
 
-__all__ = ["DQNConfig", "PRESETS", "evaluate", "load_agent", "make_config", "pretrain", "train"]
+__all__ = ["PRESETS", "DQNConfig", "evaluate", "load_agent", "make_config", "pretrain", "train"]

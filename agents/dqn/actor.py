@@ -12,9 +12,31 @@ import numpy as np
 import torch
 from torch import nn
 
+import envs
 import nets
+from agents.dqn.config import DQNConfig, is_atari
+from rlkit.errors import RlkitError
 
-__all__ = ["Actor", "linear_schedule"]
+__all__ = ["Actor", "linear_schedule", "make_env", "resolve_device"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` picks CUDA when present. :raises RlkitError: cuda asked for but absent."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RlkitError("device=cuda but no CUDA device is available; use device=cpu or auto")
+    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+
+
+def make_env(cfg: DQNConfig, num_envs: int, seed: int, vectorization: str | None = None, **gym_kwargs: Any):
+    """The vector env of ``cfg`` (Atari presets resolved); ``gym_kwargs`` go to ``gymnasium.make``.
+
+    :raises RlkitError: unknown env id.
+    """
+    preset = cfg.env_preset
+    if preset == "auto":
+        preset = "dqn" if is_atari(cfg.env_id) else "none"
+    return envs.make(cfg.env_id, num_envs=num_envs, preset=None if preset == "none" else preset, seed=seed,
+                     vectorization=vectorization or cfg.vectorization, **gym_kwargs)
 
 
 def linear_schedule(start: float, end: float, duration_steps: int, step: int) -> float:

@@ -8,13 +8,25 @@ envs (one vector step of N envs is N agent steps). On Atari one agent step is 4 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
-from rlkit.config import apply_overrides, param, validate
+from rlkit.config import apply_overrides, from_dict, param, validate
 from rlkit.errors import RlkitError
 
-__all__ = ["DQNConfig", "PRESETS", "make_config", "is_atari", "check_compatible", "TORSOS"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "PRESETS",
+    "TORSOS",
+    "DQNConfig",
+    "check_checkpoint",
+    "check_compatible",
+    "is_atari",
+    "make_config",
+]
+
+CHECKPOINT_FORMAT = "rlkit.dqn"
 
 TORSOS = ("auto", "nature_cnn", "mlp", "lstm")
 
@@ -38,7 +50,8 @@ class DQNConfig:
     # network
     torso: str = param("auto", "feature extractor; auto = nature_cnn for image observations, mlp otherwise",
                        choices=list(TORSOS))
-    mlp_hidden: list[int] = param([128, 128], "hidden widths of the mlp torso")
+    # param() gives list defaults a default_factory, which ruff cannot see
+    mlp_hidden: list[int] = param([128, 128], "hidden widths of the mlp torso")  # noqa: RUF009
     lstm_hidden: int = param(128, "hidden size of the lstm torso (DRQN)")
     head_hidden: int = param(512, "hidden width inside the Q head (0 = linear head)")
     dueling: bool = param(False, "dueling head: Q = V + A - mean(A) (Wang et al. 2016)")
@@ -237,3 +250,17 @@ def check_compatible(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: in
         raise RlkitError(f"nature_cnn expects 84x84 frames, {cfg.env_id} gives {tuple(obs_shape)}; "
                          "use env_preset=dqn or machado")
     return torso
+
+
+def check_checkpoint(state: dict[str, Any], cfg: DQNConfig | None, path) -> DQNConfig:
+    """The checkpoint's config; :raises RlkitError: not a DQN checkpoint, or another architecture than ``cfg``."""
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise RlkitError(f"{str(path)!r} is not a DQN checkpoint")
+    saved = from_dict(DQNConfig, state["config"])
+    if cfg is not None:
+        arch = ("env_id", "torso", "mlp_hidden", "lstm_hidden", "head_hidden", "dueling", "noisy", "num_atoms")
+        differ = [k for k in arch if getattr(saved, k) != getattr(cfg, k)]
+        if differ:
+            raise RlkitError(f"checkpoint {str(path)!r} is from another architecture: "
+                             + ", ".join(f"{k}={getattr(saved, k)!r} (config says {getattr(cfg, k)!r})" for k in differ))
+    return saved

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.dqn.actor import Actor
+from agents.dqn.actor import Actor, make_env, resolve_device
 from agents.dqn.atari_scores import human_normalized
-from agents.dqn.config import DQNConfig, is_atari
-from agents.dqn.train import build_network_for_env, check_checkpoint, make_env, resolve_device
+from agents.dqn.config import DQNConfig, check_checkpoint, is_atari
+from agents.dqn.networks import build_network_for_env
 from rlkit.errors import RlkitError
 from rlkit.runs import Run, load_checkpoint
 
@@ -113,7 +113,7 @@ def record_video(cfg: DQNConfig, network: torch.nn.Module, video_dir: Path, seed
     frames, obs = [], env.reset(seed=seed)[0]
     try:
         while True:
-            obs, _, terminated, truncated, infos = env.step(actor.act_with_epsilon(obs, cfg.eval_epsilon))
+            obs, _, _, _, infos = env.step(actor.act_with_epsilon(obs, cfg.eval_epsilon))
             frames.append(env.call("render")[0])
             if infos["episode_done"][0]:
                 break

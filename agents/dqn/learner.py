@@ -14,7 +14,8 @@ next step to try there.
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -43,11 +44,16 @@ def make_optimizer(cfg: DQNConfig, params) -> torch.optim.Optimizer:
 
 
 def _online_values(online: nn.Module, obs_tm1: torch.Tensor, obs_t: torch.Tensor | None):
-    """Online outputs at ``obs_tm1`` and, for double Q, at ``obs_t`` from one batched forward pass."""
+    """Online outputs at ``obs_tm1`` and, for double Q, at ``obs_t`` (no gradient).
+
+    Two calls, not one on the concatenated batch: backward through a shared call would compute
+    weight gradients over the detached half too, doubling the convolution backward cost on CPU.
+    """
     if obs_t is None:
         return online(obs_tm1), None
-    out = online(torch.cat([obs_tm1, obs_t]))
-    return out[: obs_tm1.shape[0]], out[obs_tm1.shape[0]:].detach()
+    with torch.no_grad():
+        out_t = online(obs_t)
+    return online(obs_tm1), out_t
 
 
 def expected_q_loss(double: bool, kind: str) -> LossFn:
@@ -103,7 +109,7 @@ def recurrent_q_loss(double: bool, kind: str, burn_in: int) -> LossFn:
         q_tm1, q_t_target = q_online[:, :-1], q_target[:, 1:]
         selector = q_online[:, 1:].detach() if double else q_t_target
         A = q_tm1.shape[-1]
-        flat = lambda x: x.reshape(-1, *x.shape[2:])  # noqa: E731  [B, T', ...] -> [B*T', ...]
+        flat = lambda x: x.reshape(-1, *x.shape[2:])
         a_t = select_next_actions(flat(selector).reshape(-1, A))
         target_tm1 = q_learning_target(flat(batch.reward[:, burn_in:]), flat(batch.discount[:, burn_in:]),
                                        flat(q_t_target), a_t)

@@ -12,8 +12,16 @@ import torch.nn.functional as F
 
 from rlkit.errors import RlkitError
 
-__all__ = ["select_next_actions", "q_learning_target", "td_loss", "categorical_projection", "categorical_target",
-           "categorical_loss", "support", "expected_q"]
+__all__ = [
+    "categorical_loss",
+    "categorical_projection",
+    "categorical_target",
+    "expected_q",
+    "q_learning_target",
+    "select_next_actions",
+    "support",
+    "td_loss",
+]
 
 
 def support(v_min: float, v_max: float, num_atoms: int, device: torch.device | str = "cpu") -> torch.Tensor:

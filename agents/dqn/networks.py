@@ -16,7 +16,7 @@ from agents.dqn.config import DQNConfig, check_compatible
 from agents.dqn.losses import expected_q, support
 from rlkit.errors import RlkitError
 
-__all__ = ["QNetwork", "RecurrentQNetwork", "build_q_network", "pretrained_torso", "FlattenObs"]
+__all__ = ["FlattenObs", "QNetwork", "RecurrentQNetwork", "build_network_for_env", "build_q_network", "pretrained_torso"]
 
 
 class QNetwork(nn.Module):
@@ -78,8 +78,8 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
     :raises RlkitError: when the torso does not fit the observations (see :func:`check_compatible`).
     """
     torso_kind = check_compatible(cfg, obs_shape, num_actions)
-    head_args = dict(num_actions=num_actions, hidden=cfg.head_hidden, dueling=cfg.dueling, noisy=cfg.noisy,
-                     num_atoms=cfg.num_atoms, sigma0=cfg.noisy_sigma0)
+    head_args = {"num_actions": num_actions, "hidden": cfg.head_hidden, "dueling": cfg.dueling, "noisy": cfg.noisy,
+                 "num_atoms": cfg.num_atoms, "sigma0": cfg.noisy_sigma0}
     if torso_kind == "lstm":
         encoder = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None)
         core = nets.RecurrentNet(encoder.out_features, cfg.lstm_hidden, cell="lstm", many_to_many=True)
@@ -96,6 +96,13 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
         torso = nn.Sequential(FlattenObs(), nets.MLP(math.prod(obs_shape), hidden=list(cfg.mlp_hidden)))
     features = _feature_size(torso, obs_shape)
     return QNetwork(torso, nets.QHead(features, **head_args), cfg.num_atoms, cfg.v_min, cfg.v_max)
+
+
+def build_network_for_env(cfg: DQNConfig, env) -> tuple[torch.nn.Module, tuple[int, ...], int]:
+    """(Q-network, one env's obs shape, number of actions) for ``env``."""
+    obs_shape = tuple(env.single_observation_space.shape)
+    num_actions = getattr(env.single_action_space, "n", None)
+    return build_q_network(cfg, obs_shape, None if num_actions is None else int(num_actions)), obs_shape, num_actions
 
 
 def _feature_size(torso: nn.Module, obs_shape: tuple[int, ...]) -> int:
@@ -125,9 +132,10 @@ def pretrained_torso(path: str, obs_shape: tuple[int, ...]) -> nn.Module:
         model = nets.load(path)
     except ValueError as error:
         raise RlkitError(f"pretrained_torso: {error}") from error
-    if isinstance(model, nets.DBN):
+    kind = model.spec["type"]
+    if kind == "dbn":
         encoder = model.torso()
-    elif isinstance(model, nets.AutoEncoder):
+    elif kind == "autoencoder":
         encoder = model.encoder
     else:
         raise RlkitError(f"pretrained_torso {path!r} holds a {type(model).__name__}; expected an autoencoder or "

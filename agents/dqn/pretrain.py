@@ -9,8 +9,9 @@ Q-learning fine-tunes.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,7 +21,7 @@ from agents.dqn.config import DQNConfig, is_atari
 from agents.dqn.train import make_env
 from rlkit.errors import RlkitError
 
-__all__ = ["pretrain", "collect_random_observations", "KINDS"]
+__all__ = ["KINDS", "collect_random_observations", "pretrain"]
 
 KINDS = ("ae", "dae", "dbn")
 
@@ -45,12 +46,14 @@ def collect_random_observations(env_id: str, num_obs: int, seed: int = 0, num_en
 def build_model(kind: str, in_features: int, hidden: Sequence[int], latent: int, pixels: bool) -> torch.nn.Module:
     """An untrained AE (undercomplete), DAE (masking noise on pixels, Gaussian on vectors) or DBN."""
     if kind == "dbn":
-        return nets.DBN([in_features, *hidden, latent], visible_type="bernoulli" if pixels else "gaussian")
-    if kind == "ae":
-        return nets.AutoEncoder(in_features, hidden, latent, output="sigmoid" if pixels else "linear")
-    corruption, level = ("mask", 0.25) if pixels else ("gaussian", 0.1)
-    return nets.AutoEncoder(in_features, hidden, latent, output="sigmoid" if pixels else "linear",
-                            corruption=corruption, noise_level=level)
+        return nets.build({"type": "dbn", "layers": [in_features, *hidden, latent],
+                           "visible_type": "bernoulli" if pixels else "gaussian"})
+    spec = {"type": "autoencoder", "in_features": in_features, "hidden": list(hidden), "latent": latent,
+            "output": "sigmoid" if pixels else "linear"}
+    if kind == "dae":
+        corruption, level = ("mask", 0.25) if pixels else ("gaussian", 0.1)
+        spec.update(corruption=corruption, noise_level=level)
+    return nets.build(spec)
 
 
 def pretrain(env_id: str, out: str | Path, kind: str = "dae", num_obs: int = 20_000, hidden: Sequence[int] = (128,),

@@ -15,48 +15,21 @@ from typing import Any
 import numpy as np
 import torch
 
-import envs
-from agents.dqn.actor import Actor, linear_schedule
-from agents.dqn.config import DQNConfig, check_config, is_atari
+from agents.dqn.actor import Actor, linear_schedule, make_env, resolve_device
+from agents.dqn.config import CHECKPOINT_FORMAT, DQNConfig, check_checkpoint, check_config
+from agents.dqn.evaluate import evaluate_network
 from agents.dqn.learner import Learner
-from agents.dqn.networks import build_q_network
-from rlkit.config import from_dict, to_dict
+from agents.dqn.networks import build_network_for_env
+from rlkit.config import to_dict
 from rlkit.errors import RlkitError
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
 from rlkit.replay import ReplayBuffer
 from rlkit.runs import Run, get_rng_state, seed_everything, set_rng_state
 
-__all__ = ["train", "make_env", "resolve_device", "build_network_for_env"]
+__all__ = ["train"]
 
-CHECKPOINT_FORMAT = "rlkit.dqn"
 SHOW = ["rollout/return", "rollout/episodes", "rollout/epsilon", "train/loss", "train/steps_per_s"]
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present. :raises RlkitError: cuda asked for but absent."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RlkitError("device=cuda but no CUDA device is available; use device=cpu or auto")
-    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
-
-
-def make_env(cfg: DQNConfig, num_envs: int, seed: int, vectorization: str | None = None, **gym_kwargs: Any):
-    """The vector env of ``cfg`` (Atari presets resolved); ``gym_kwargs`` go to ``gymnasium.make``.
-
-    :raises RlkitError: unknown env id.
-    """
-    preset = cfg.env_preset
-    if preset == "auto":
-        preset = "dqn" if is_atari(cfg.env_id) else "none"
-    return envs.make(cfg.env_id, num_envs=num_envs, preset=None if preset == "none" else preset, seed=seed,
-                     vectorization=vectorization or cfg.vectorization, **gym_kwargs)
-
-
-def build_network_for_env(cfg: DQNConfig, env) -> tuple[torch.nn.Module, tuple[int, ...], int]:
-    """(Q-network, one env's obs shape, number of actions) for ``env``."""
-    obs_shape = tuple(env.single_observation_space.shape)
-    num_actions = getattr(env.single_action_space, "n", None)
-    return build_q_network(cfg, obs_shape, None if num_actions is None else int(num_actions)), obs_shape, num_actions
 
 
 def _make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype) -> ReplayBuffer:
@@ -84,15 +57,15 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
     actor = Actor(network, num_actions, cfg.num_envs, device, seed=cfg.seed, eps_start=cfg.eps_start,
                   eps_end=cfg.eps_end, eps_decay_steps=cfg.eps_decay_steps, random_until_steps=cfg.learning_starts_steps)
     replay = _make_replay(cfg, obs_shape, env.single_observation_space.dtype)
-    step, episodes, returns = 0, 0, deque(maxlen=100)
+    # updates_due: fractional updates owed (N agent steps per vector step, one update per train_every_steps)
+    step, episodes, updates_due, returns = 0, 0, 0.0, deque(maxlen=100)
     if resume:
-        step, episodes, returned = _restore(run, cfg, learner, actor, replay)
+        step, episodes, updates_due, returned = _restore(run, cfg, learner, actor, replay)
         returns.extend(returned)
 
     log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id}", show=SHOW, start=step)
     obs, _ = env.reset(seed=cfg.seed + step)
     transitions = AlignedTransitions(replay, cfg.num_envs)
-    updates_due = 0.0  # fractional updates owed: N agent steps per vector step, one update per train_every_steps
     losses, qs = [], []
     t0, step0, last_log = time.perf_counter(), step, step
     while step < cfg.total_steps:
@@ -123,13 +96,17 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
             losses, qs, last_log = [], [], step
         else:
             log.update(step)
+        if cfg.eval_every_steps and step % cfg.eval_every_steps < cfg.num_envs:
+            scores = evaluate_network(cfg, learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + step)
+            log.log(step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))})
         if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < cfg.num_envs:
-            run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, step, episodes, returns))
+            run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
 
-    run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, step, episodes, returns))
+    run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
     log.close()
     env.close()
-    plot_metrics(run.metrics_path, ["rollout/return", "train/loss", "train/q"], run.plots_dir / "learning_curve.png")
+    plot_metrics(run.metrics_path, ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
+                 run.plots_dir / "learning_curve.png")
     return {"steps": step, "episodes": episodes, "mean_return": float(np.mean(returns)) if returns else None,
             "wall_s": time.perf_counter() - t0, "steps_per_s": (step - step0) / (time.perf_counter() - t0)}
 
@@ -185,17 +162,18 @@ def _metrics(actor, step, episodes, returns, losses, qs, rate) -> dict[str, Any]
     return metrics
 
 
-def _checkpoint(cfg, learner, actor, replay, step, episodes, returns) -> dict[str, Any]:
+def _checkpoint(cfg, learner, actor, replay, counters, returns) -> dict[str, Any]:
+    step, episodes, updates_due = counters
     state = {"format": CHECKPOINT_FORMAT, "config": to_dict(cfg), "step": step, "episodes": episodes,
-             "returns": list(returns), "learner": learner.state_dict(), "actor": actor.state_dict(),
-             "rng": get_rng_state()}
+             "updates_due": updates_due, "returns": list(returns), "learner": learner.state_dict(),
+             "actor": actor.state_dict(), "rng": get_rng_state()}
     if cfg.save_replay:
         state["replay"] = replay.state_dict()
     return state
 
 
 def _restore(run: Run, cfg: DQNConfig, learner: Learner, actor: Actor, replay: ReplayBuffer):
-    """Load the newest checkpoint into the agent; returns (step, episodes, recent returns)."""
+    """Load the newest checkpoint into the agent; returns (step, episodes, updates due, recent returns)."""
     loaded = run.load_latest()
     if loaded is None:
         raise RlkitError(f"cannot resume: {str(run.checkpoints_dir)!r} holds no readable checkpoint")
@@ -206,18 +184,4 @@ def _restore(run: Run, cfg: DQNConfig, learner: Learner, actor: Actor, replay: R
     if "replay" in state:
         replay.load_state_dict(state["replay"])
     set_rng_state(state["rng"])
-    return int(state["step"]), int(state["episodes"]), state["returns"]
-
-
-def check_checkpoint(state: dict[str, Any], cfg: DQNConfig | None, path) -> DQNConfig:
-    """The checkpoint's config; :raises RlkitError: not a DQN checkpoint, or another architecture than ``cfg``."""
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise RlkitError(f"{str(path)!r} is not a DQN checkpoint")
-    saved = from_dict(DQNConfig, state["config"])
-    if cfg is not None:
-        arch = ("env_id", "torso", "mlp_hidden", "lstm_hidden", "head_hidden", "dueling", "noisy", "num_atoms")
-        differ = [k for k in arch if getattr(saved, k) != getattr(cfg, k)]
-        if differ:
-            raise RlkitError(f"checkpoint {str(path)!r} is from another architecture: "
-                             + ", ".join(f"{k}={getattr(saved, k)!r} (config says {getattr(cfg, k)!r})" for k in differ))
-    return saved
+    return int(state["step"]), int(state["episodes"]), float(state["updates_due"]), state["returns"]
