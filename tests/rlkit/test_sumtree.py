@@ -13,7 +13,7 @@ def brute_force_find(leaves: np.ndarray, prefix: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.cumsum(leaves), prefix, side="right")
 
 
-@pytest.mark.parametrize("capacity", [1, 2, 7, 64, 1000])
+@pytest.mark.parametrize("capacity", [1, 2, 7, 32, 33, 1000, 5000])  # one to three levels below the root
 def test_totals_and_prefix_search_match_brute_force(capacity):
     rng = np.random.default_rng(capacity)
     tree = SumTree(capacity)
