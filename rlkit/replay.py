@@ -9,8 +9,8 @@ of its env's ring, ``k = frame_stack``::
     [reset stack: k frames, the last one is obs_0's newest] [newest frame of obs_1] ... [of obs_L]
      transitions:          -, ..., -, a_0                   a_1                        -
 
-so 1M slots of 84x84 uint8 frames cost about 7.06 GB plus ~40 bytes of per-slot fields
-(``nbytes``), and ``capacity`` counts slots: about ``capacity`` transitions minus ``k``
+so 1M slots of 84x84 uint8 frames cost 7.06 GB plus 16 bytes of per-slot fields (33
+with PER; ``nbytes``), and ``capacity`` counts slots: about ``capacity`` transitions minus ``k``
 per episode. The observation of the transition in slot ``s`` is the stack of slots
 ``s - k + 1 .. s``; it never mixes episodes because every episode begins with the reset
 stack the env returned (Gymnasium's ``FrameStackObservation`` repeats the reset frame
@@ -293,6 +293,9 @@ class ReplayBuffer:
     def _scale(self, priority: np.ndarray) -> np.ndarray:
         """``(|p| + eps) ** alpha``, remembering the largest for new transitions."""
         scaled = (np.abs(priority.astype(np.float64)) + self.eps) ** self.alpha
+        if not np.isfinite(scaled).all():
+            # One NaN would poison every sum above it and all later sampling.
+            raise RlkitError(f"priorities must be finite, got {priority[~np.isfinite(scaled)][:5].tolist()}")
         self._max_priority = max(self._max_priority, float(scaled.max(initial=0.0)))
         return scaled
 

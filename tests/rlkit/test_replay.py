@@ -409,3 +409,6 @@ def test_bad_input_raises_clear_errors():
         buf.add(torch.zeros(1, 1), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2, 1))
     with pytest.raises(RlkitError, match="prioritized=True"):
         buf.update_priorities(torch.tensor([0]), torch.tensor([1.0]))
+    per = filled_buffer(4, prioritized=True)
+    with pytest.raises(RlkitError, match=r"finite, got \[nan\]"):
+        per.update_priorities(torch.tensor([0, 1]), torch.tensor([1.0, float("nan")]))
