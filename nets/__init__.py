@@ -5,17 +5,29 @@ round-trip architecture and weights, ``nets.fit`` trains any of them, and every 
 importable from here.
 """
 
+from nets.autoencoder import AutoEncoder, corrupt
 from nets.cnn import LeNet5, NatureCNN, PolicyValueNet, ResidualBlock, ResidualTower
+from nets.dbn import DBN
 from nets.fit import fit
+from nets.gan import GAN, ConvDiscriminator, ConvGenerator, discriminator_loss, generator_loss
 from nets.heads import NoisyLinear, PolicyValueHead, QHead, reset_noise, set_noise
 from nets.mlp import ACTIVATIONS, MLP
 from nets.perceptron import LinearUnit, Perceptron, PerceptronHistory
+from nets.rbm import RBM
 from nets.recurrent import GRUModel, LSTMModel, RecurrentNet, RNNModel
 from nets.registry import NetsError, build, check_shape, load, register, registered_types, save
+from nets.vae import VAE, gaussian_kl
 
 __all__ = [
     "ACTIVATIONS",
+    "DBN",
+    "GAN",
     "MLP",
+    "RBM",
+    "VAE",
+    "AutoEncoder",
+    "ConvDiscriminator",
+    "ConvGenerator",
     "GRUModel",
     "LSTMModel",
     "LeNet5",
@@ -34,7 +46,11 @@ __all__ = [
     "ResidualTower",
     "build",
     "check_shape",
+    "corrupt",
+    "discriminator_loss",
     "fit",
+    "gaussian_kl",
+    "generator_loss",
     "load",
     "register",
     "registered_types",
