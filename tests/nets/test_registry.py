@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -152,3 +154,10 @@ def test_spec_holds_the_arguments_as_given_even_if_the_constructor_mutates_them(
             widths.append(99)
 
     assert AppendsToWidths([1, 2]).spec == {"type": "test_appends_to_widths", "widths": [1, 2]}
+
+
+def test_nets_stands_alone() -> None:
+    # nets is usable without the RL toolkit: importing it must not pull in rlkit, envs or agents.
+    code = "import sys, nets; print(sorted({m.split('.')[0] for m in sys.modules} & {'rlkit', 'envs', 'agents'}))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
