@@ -69,15 +69,16 @@ def fit(
     device = torch.device(device) if device is not None else _model_device(model)
     model.to(device)
     history: dict[str, list[float]] = {}
-    best_loss, best_state, best_epoch = float("inf"), None, 0
-    with torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+    best = _BestWeights(patience)
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    bar = tqdm(total=epochs, unit="epoch", desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
+    with torch.random.fork_rng(devices=cuda_devices), bar:
         torch.manual_seed(seed)
         generator = torch.Generator().manual_seed(seed)
         if _trains_itself(model):
             optimizers = model.configure_optimizers(lr)
         else:
             optimizers = [make_optimizer(model, optimizer, lr, momentum, weight_decay)]
-        bar = tqdm(total=epochs, unit="epoch", desc=f"fit {type(model).__name__}", disable=not progress, leave=False)
         for epoch in range(1, epochs + 1):
             model.train()
             metrics = _prefixed(
@@ -93,19 +94,31 @@ def fit(
                 log(epoch, metrics)
             bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
             bar.update()
-            if patience is None:
-                continue
-            if "val/loss" not in metrics:
-                raise NetsError(f"early stopping watches val/loss, but validation reported only {sorted(metrics)}")
-            if metrics["val/loss"] < best_loss:
-                best_loss, best_epoch = metrics["val/loss"], epoch
-                best_state = copy.deepcopy(model.state_dict())
-            elif epoch - best_epoch >= patience:
+            if patience is not None and best.should_stop(epoch, metrics, model):
                 break
-        bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    best.restore(model)
     return history
+
+
+class _BestWeights:
+    """Early stopping: remembers the lowest ``val/loss`` and a copy of the weights that reached it."""
+
+    def __init__(self, patience: int | None) -> None:
+        self.patience = patience
+        self.loss, self.epoch, self.state = float("inf"), 0, None
+
+    def should_stop(self, epoch: int, metrics: dict[str, float], model: nn.Module) -> bool:
+        if "val/loss" not in metrics:
+            raise NetsError(f"early stopping watches val/loss, but validation reported only {sorted(metrics)}")
+        if metrics["val/loss"] < self.loss:
+            self.loss, self.epoch = metrics["val/loss"], epoch
+            self.state = copy.deepcopy(model.state_dict())
+            return False
+        return epoch - self.epoch >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)
 
 
 def _trains_itself(model: nn.Module) -> bool:
