@@ -27,6 +27,8 @@ class RecurrentNet(nn.Module):
     ``forward``: ``float32 [B, T, in_features]`` -> many-to-one ``float32 [B, out_features]`` (read out
     after the last step) or, with ``many_to_many=True``, ``float32 [B, T, out_features]`` (read out
     after every step). With ``out_features=None`` the read-out is the top layer's hidden state.
+    ``unroll`` and ``step`` read out after every step either way, so a many-to-one ``forward`` equals
+    the output of the last ``step``; a state is carried explicitly (see ``State``), never stored.
 
     :param cell: "rnn" (tanh Elman), "lstm" or "gru".
     :param dropout: dropout between stacked layers (needs ``num_layers > 1``).
