@@ -282,9 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "no_progress", False):
         os.environ["RLKIT_PROGRESS"] = "0"  # read by rlkit.metrics.MetricsLogger
+    from nets.registry import NetsError  # nets stays free of rlkit imports, so it has its own error type
+
     try:
         return args.handler(args)
-    except RlkitError as err:
+    except (RlkitError, NetsError) as err:
         if args.debug:
             raise
         print(f"rlkit: error: {err}", file=sys.stderr)
