@@ -24,7 +24,8 @@ __all__ = ["Gomoku", "completes_line", "lines_through_cells", "square_action", "
 
 
 def lines_through_cells(height: int, width: int, k: int) -> torch.Tensor:
-    """long [H*W, M, k]: for every cell, the k-cell lines that contain it (flat cell indices).
+    """int32 [H*W, k, M]: for every cell, the M k-cell lines that contain it; entry [c, j, m] is
+    the flat index of the j-th cell of the m-th line through cell c.
 
     Cells lying on fewer than M lines repeat one of their own lines, which leaves an `any`
     over lines unchanged, so no sentinel cell is needed. Requires k <= max(height, width).
@@ -36,7 +37,9 @@ def lines_through_cells(height: int, width: int, k: int) -> torch.Tensor:
             per_cell[cell].append(index)
     most = max(len(p) for p in per_cell)
     padded = [p + [p[0]] * (most - len(p)) for p in per_cell]
-    return lines[torch.tensor(padded)]
+    # k-major, so the "every cell of a line" test below is k - 1 ANDs of [B, M] slices,
+    # measured about twice as fast as an `all` over a short trailing dimension
+    return lines[torch.tensor(padded)].transpose(1, 2).int().contiguous()
 
 
 def completes_line(
@@ -46,9 +49,13 @@ def completes_line(
 
     flat_board: int8 [B, H*W]; cell_lines: the table of `lines_through_cells`.
     """
-    lines = cell_lines[cells]  # [B, M, k]
-    stones = flat_board.gather(1, lines.flatten(1)).view_as(lines)
-    return (stones == stone.view(-1, 1, 1)).all(dim=2).any(dim=1)
+    batch, k, m = cells.shape[0], cell_lines.shape[1], cell_lines.shape[2]
+    lines = cell_lines.index_select(0, cells).view(batch, k * m)
+    mine = (flat_board.gather(1, lines) == stone[:, None]).view(batch, k, m)
+    full = mine[:, 0]
+    for j in range(1, k):
+        full = full & mine[:, j]
+    return full.any(dim=1)
 
 
 def square_action(text: str, size: int, rows_from_bottom: bool) -> int:
