@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from gymnasium.vector import VectorEnv, VectorWrapper
+from gymnasium.vector import AutoresetMode, SyncVectorEnv, VectorEnv, VectorWrapper
 
-__all__ = ["EPISODE_KEYS", "EpisodeKeys", "NativeAtariProtocol", "with_episode_keys"]
+__all__ = ["EPISODE_KEYS", "EpisodeKeys", "LeanSyncVectorEnv", "NativeAtariProtocol", "with_episode_keys"]
 
 # key -> dtype of the [N] array; "episode_done" (bool) is the mask of sub-envs that finished
 EPISODE_KEYS: dict[str, type] = {
@@ -52,6 +52,38 @@ class EpisodeKeys(VectorWrapper):
     def step(self, actions: np.ndarray):
         obs, reward, terminated, truncated, infos = self.env.step(actions)
         return obs, reward, terminated, truncated, with_episode_keys(infos, self.num_envs)
+
+
+class LeanSyncVectorEnv(SyncVectorEnv):
+    """`SyncVectorEnv` with next-step autoreset and a shorter `step` for array observations; same results.
+
+    Gymnasium's generic step (space dispatch for actions and observations, a deep copy, an info merge
+    per key even when empty) costs about 20 us per call, 10% of an Atari agent step at N=1; this one
+    writes each sub-env's observation straight into the batch array and costs about half as much.
+    Other observation spaces (dicts, tuples) take the generic path.
+    """
+
+    def __init__(self, env_fns, copy: bool = True):
+        super().__init__(env_fns, copy=copy, autoreset_mode=AutoresetMode.NEXT_STEP)
+        self._lean = isinstance(self._observations, np.ndarray)
+
+    def step(self, actions: np.ndarray):
+        if not self._lean:
+            return super().step(actions)
+        infos: dict[str, Any] = {}
+        for i, env in enumerate(self.envs):
+            if self._autoreset_envs[i]:
+                obs, info = env.reset()
+                reward, terminated, truncated = 0.0, False, False
+            else:
+                obs, reward, terminated, truncated, info = env.step(actions[i])
+            self._observations[i] = obs
+            self._rewards[i], self._terminations[i], self._truncations[i] = reward, terminated, truncated
+            if info:
+                infos = self._add_info(infos, info, i)
+        self._autoreset_envs = self._terminations | self._truncations
+        observations = self._observations.copy() if self.copy else self._observations
+        return observations, self._rewards.copy(), self._terminations.copy(), self._truncations.copy(), infos
 
 
 class NativeAtariProtocol(VectorWrapper):

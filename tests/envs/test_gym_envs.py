@@ -165,3 +165,29 @@ def test_record_episodes_writes_mp4(tmp_path):
     path = tmp_path / "videos" / "eval.mp4"
     returns = record_episodes(env, lambda obs: np.zeros(len(obs), dtype=np.int64), path, max_steps=30)
     assert returns == [] and path.stat().st_size > 1000  # 30 steps, no game finished yet
+
+
+def test_lean_sync_vector_env_agrees_with_gymnasium():
+    from envs.gym_envs import _make_single
+    from envs.vector_wrappers import LeanSyncVectorEnv
+
+    def make_fns():
+        return [lambda: _make_single("CartPole-v1", None, {}) for _ in range(3)]
+
+    lean = LeanSyncVectorEnv(make_fns())
+    reference = gym.vector.SyncVectorEnv(make_fns(), autoreset_mode=gym.vector.AutoresetMode.NEXT_STEP)
+    for env in (lean, reference):
+        env.reset(seed=4)
+    actions = random_actions(lean, seed=5)
+    episodes = 0
+    for _ in range(300):
+        action = next(actions)
+        ours, theirs = lean.step(action), reference.step(action)
+        for mine, expected in zip(ours[:4], theirs[:4]):
+            np.testing.assert_array_equal(mine, expected)
+            assert mine.dtype == expected.dtype
+        assert ours[4].keys() == theirs[4].keys()
+        for key in ours[4]:
+            np.testing.assert_array_equal(ours[4][key], theirs[4][key])
+        episodes += int(ours[4].get("_episode_return", np.zeros(3)).sum())
+    assert episodes >= 10  # the comparison crossed many autoresets
