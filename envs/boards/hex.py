@@ -49,7 +49,7 @@ class Hex(BoardGame):
             raise RlkitError(f"hex: size must be between 2 and 26, got {size}")
         self.size = self.height = self.width = size
         self.num_actions = size * size
-        # about 10 / typical number of legal moves (games end with a quarter to half the board filled)
+        # about 10 / typical number of legal moves (most of the board stays empty)
         self.dirichlet_alpha = round(10 / (0.75 * self.num_actions), 3)
         super().__init__(device)
         self._neighbours = self._neighbour_table().to(self.device)

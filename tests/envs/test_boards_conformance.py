@@ -151,7 +151,7 @@ def test_agrees_with_openspiel(case: Case, game: BoardGame, record: Record):
             spiel.apply_action(int(record.actions[t, i]))
 
 
-def test_batch_equals_one_game_at_a_time(game: BoardGame, record: Record):
+def test_from_moves_replays_batched_games_alone(game: BoardGame, record: Record):
     middle = len(record.states) // 2
     for t in (middle, len(record.states) - 1):
         for i in _sample_games(record, middle, 4):
