@@ -21,9 +21,15 @@ from typing import Callable, Protocol
 
 import torch
 
-from .boards.base import NO_ACTION, BoardGame, State
+from rlkit.errors import RlkitError
 
-__all__ = ["Player", "RandomPlayer", "OnePlyPlayer", "AlphaBetaPlayer", "PerfectTicTacToePlayer", "heuristic_value"]
+from .boards.base import NO_ACTION, BoardGame, State
+from .boards.lines import line_table
+
+__all__ = [
+    "Player", "RandomPlayer", "OnePlyPlayer", "AlphaBetaPlayer", "PerfectTicTacToePlayer", "heuristic_value",
+    "reference_player", "REFERENCE_PLAYERS",
+]
 
 
 class Player(Protocol):
@@ -97,7 +103,7 @@ def heuristic_value(game: BoardGame, state: State) -> torch.Tensor:
     """
     me = (state.to_play + 1).to(torch.int8)
     board = state.board.flatten(1)
-    lines = getattr(game, "_lines", None)
+    lines = _win_lines(game)
     if lines is not None:
         cells = board[:, lines]  # [B, L, k]
         own = (cells == me.view(-1, 1, 1)).sum(2)
@@ -110,6 +116,20 @@ def heuristic_value(game: BoardGame, state: State) -> torch.Tensor:
         score = (own - opp).float()
         scale = board.shape[1] / 4.0
     return torch.tanh(score / scale) * 0.99
+
+
+_LINE_LENGTH = {"tictactoe": 3, "connect4": 4, "gomoku": 5}
+
+
+@functools.lru_cache(maxsize=None)
+def _line_table_cached(height: int, width: int, k: int, device: str) -> torch.Tensor:
+    return line_table(height, width, k).to(device)
+
+
+def _win_lines(game: BoardGame) -> torch.Tensor | None:
+    """long [L, k] winning lines of a k-in-a-row game, None for other games."""
+    k = _LINE_LENGTH.get(game.name)
+    return None if k is None else _line_table_cached(game.height, game.width, k, str(game.device))
 
 
 class AlphaBetaPlayer:
@@ -220,3 +240,27 @@ class PerfectTicTacToePlayer:
             moves = perfect_tictactoe_moves(board, int(state.to_play[i]))
             actions.append(moves[int(torch.randint(len(moves), (1,), generator=self.generator))])
         return torch.tensor(actions, dtype=torch.long, device=game.device)
+
+
+REFERENCE_PLAYERS = ("random", "oneply", "alphabeta[:DEPTH]", "perfect", "solver")
+
+
+def reference_player(spec: str, seed: int = 0) -> Player:
+    """A reference player by name: random, oneply, alphabeta[:DEPTH] (default 4), perfect
+    (tic-tac-toe) or solver (Connect Four)."""
+    name, _, arg = spec.strip().lower().partition(":")
+    if name == "random":
+        return RandomPlayer(seed)
+    if name in ("oneply", "one-ply"):
+        return OnePlyPlayer(seed)
+    if name in ("alphabeta", "alpha-beta"):
+        if arg and not arg.isdigit():
+            raise RlkitError(f"alpha-beta depth must be a whole number, got {arg!r} (e.g. alphabeta:4)")
+        return AlphaBetaPlayer(depth=int(arg or 4), seed=seed)
+    if name == "perfect":
+        return PerfectTicTacToePlayer(seed)
+    if name == "solver":
+        from .connect4_solver import Connect4SolverPlayer
+
+        return Connect4SolverPlayer(seed)
+    raise RlkitError(f"unknown player {spec!r}; reference players: {', '.join(REFERENCE_PLAYERS)}")

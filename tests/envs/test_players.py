@@ -74,3 +74,15 @@ def test_alpha_beta_beats_one_ply_on_connect4():
     second = play_out(game, OnePlyPlayer(seed=2), AlphaBetaPlayer(depth=4, seed=3), game.reset(6))
     score = (first.sum() - second.sum()) / 12
     assert float(score) > 0.5
+
+
+def test_reference_player_names():
+    from envs.players import reference_player
+    from rlkit.errors import RlkitError
+
+    assert isinstance(reference_player("alphabeta:3"), AlphaBetaPlayer) and reference_player("alphabeta:3").depth == 3
+    assert isinstance(reference_player("Random"), RandomPlayer)
+    with pytest.raises(RlkitError, match="unknown player 'minimax'.*random, oneply"):
+        reference_player("minimax")
+    with pytest.raises(RlkitError, match="whole number"):
+        reference_player("alphabeta:deep")
