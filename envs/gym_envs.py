@@ -78,6 +78,12 @@ __all__ = ["PRESETS", "VECTORIZATIONS", "AtariProtocol", "choose_vectorization",
 
 ATARI_ENTRY_POINT = "ale_py.env:AtariEnv"
 VECTORIZATIONS = ("auto", "sync", "async", "native")
+# AtariEnv arguments a preset sets, and the AtariProtocol field that overrides each
+PRESET_FIELD_FOR = {
+    "frameskip": "frame_skip",
+    "max_num_frames_per_episode": "max_episode_frames",
+    "obs_type": "nothing (presets observe grayscale frames)",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,9 +121,11 @@ PRESETS: dict[str, AtariProtocol] = {
 
 
 def is_atari(env_id: str) -> bool:
-    """Whether `env_id` is a registered ALE game (registering ale-py's ids first)."""
-    _register_ale()
-    return env_id in gym.registry and gym.registry[env_id].entry_point == ATARI_ENTRY_POINT
+    """Whether `env_id` is an ALE game (ale-py's ids are registered first if the id is not known yet)."""
+    if env_id not in gym.registry:
+        _register_ale()
+    spec = gym.registry.get(env_id)
+    return spec is not None and spec.entry_point == ATARI_ENTRY_POINT
 
 
 def make(
@@ -187,6 +195,12 @@ def _resolve_protocol(env_id: str, preset: str | None, kwargs: dict[str, Any]) -
             f"preset {preset!r} is an Atari protocol but {env_id!r} is not an ALE game; "
             f"use an id like 'ALE/Pong-v5' or preset=None"
         )
+    fixed = {k: PRESET_FIELD_FOR[k] for k in kwargs if k in PRESET_FIELD_FOR}
+    if fixed:
+        raise RlkitError(
+            f"{sorted(fixed)} are set by preset {preset!r}; override them as "
+            + ", ".join(f"{k} -> {v}" for k, v in fixed.items())
+        )
     field_names = {f.name for f in dataclasses.fields(AtariProtocol)}
     overrides = {k: v for k, v in kwargs.items() if k in field_names}
     gym_kwargs = {k: v for k, v in kwargs.items() if k not in field_names}
@@ -196,11 +210,9 @@ def _resolve_protocol(env_id: str, preset: str | None, kwargs: dict[str, Any]) -
 def _make_single(env_id: str, protocol: AtariProtocol | None, gym_kwargs: dict[str, Any]) -> gym.Env:
     """One sub-environment: the registered env, or an ALE game wrapped as `protocol` says."""
     gym_kwargs = {"render_mode": "rgb_array", **gym_kwargs}
+    _check_registered(env_id)  # an async worker started by spawn begins with an empty registry
     if protocol is None:
-        if is_atari(env_id):
-            _register_ale()  # an async worker started by spawn has an empty registry
         return EpisodeStatistics(gym.make(env_id, **gym_kwargs))
-    _register_ale()
     # .unwrapped: the frame-skip wrapper drives the emulator directly, so the checker wrappers only cost time
     env = gym.make(
         env_id,

@@ -191,3 +191,11 @@ def test_lean_sync_vector_env_agrees_with_gymnasium():
             np.testing.assert_array_equal(ours[4][key], theirs[4][key])
         episodes += int(ours[4].get("_episode_return", np.zeros(3)).sum())
     assert episodes >= 10  # the comparison crossed many autoresets
+
+
+def test_preset_settings_are_overridden_by_protocol_names():
+    with pytest.raises(RlkitError, match="frameskip.*frame_skip"):
+        envs.make("ALE/Pong-v5", preset="dqn", frameskip=5)
+    env = envs.make("ALE/Pong-v5", preset="dqn", repeat_action_probability=0.25, frame_stack=2)
+    assert env.single_observation_space.shape == (2, 84, 84)
+    assert env.unwrapped.envs[0].unwrapped.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
