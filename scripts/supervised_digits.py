@@ -177,16 +177,19 @@ def train_rbm(data: Digits, seed: int, epochs: int | None) -> Outcome:
 
 
 def train_dbn(data: Digits, seed: int, epochs: int | None) -> Outcome:
-    """Pretrain 64-256-256 greedily, fine-tune as a sigmoid MLP, and fine-tune the same MLP from random init."""
-    epochs = epochs or 30
+    """Pretrain 64-256-256 greedily, fine-tune as a sigmoid MLP, and fine-tune the same MLP from random init.
+
+    ``epochs`` sets both the CD-1 epochs per layer (default 30) and the fine-tuning epochs (default 60).
+    """
     torch.manual_seed(seed)
     dbn = DBN([64, 256, 256])
-    dbn.pretrain(data.x_train, epochs=epochs, batch_size=20, optimizer="sgd", lr=0.05, momentum=0.5, seed=seed,
-                 progress=False)  # fmt: skip
+    dbn.pretrain(data.x_train, epochs=epochs or 30, batch_size=20, optimizer="sgd", lr=0.1, momentum=0.5,
+                 seed=seed, progress=False)  # fmt: skip
     pretrained = dbn.to_mlp(10)
     random_init = nets.MLP(64, [256, 256], 10, activation="sigmoid")
     for model in (pretrained, random_init):
-        nets.fit(model, (data.x_train, data.y_train), epochs=epochs, lr=1e-3, seed=seed, progress=False)
+        nets.fit(model, (data.x_train, data.y_train), epochs=epochs or 60, optimizer="sgd", lr=0.2, momentum=0.9,
+                 seed=seed, progress=False)  # fmt: skip
     metrics = {
         "test_accuracy": accuracy(pretrained, data.x_test, data.y_test),
         "random_init_test_accuracy": accuracy(random_init, data.x_test, data.y_test),
