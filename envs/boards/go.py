@@ -108,8 +108,7 @@ class GroupInfo:
         while rounds < cells:
             for _ in range(CHECK_EVERY):
                 previous = label
-                around = fold4(self.around(label, cells) + apart, torch.minimum)
-                best = torch.minimum(label, around)
+                best = self._smallest_around(label, apart)
                 label = label.scatter_reduce(1, label.long(), best, "amin")  # hook each root onto its tree's best
                 label = torch.minimum(label, best)
                 label = label.gather(1, label.long())
@@ -127,11 +126,22 @@ class GroupInfo:
     def around(self, values: torch.Tensor, fill: int) -> torch.Tensor:
         """[B, 4, P]: values [B, P] at each point's neighbours (`fill` past the edge), in the order
         of `neighbour_table`: the row below, the row above, the column left, the column right."""
+        return torch.stack(self._shifted(values, fill), dim=1).view(values.shape[0], 4, -1)
+
+    def _smallest_around(self, label: torch.Tensor, apart: torch.Tensor) -> torch.Tensor:
+        """int32 [B, P]: the smallest of a point's label and its same-colour neighbours' labels."""
         n = self._size
-        # shifted slices of a padded board: plain copies, far faster than a gather of 4P indices
+        best = label.view(-1, n, n)
+        for k, shifted in enumerate(self._shifted(label, label.shape[1])):
+            best = torch.minimum(best, shifted + apart[:, k].view(-1, n, n))
+        return best.reshape(label.shape)
+
+    def _shifted(self, values: torch.Tensor, fill: int) -> list[torch.Tensor]:
+        """4 x [B, n, n]: values [B, P] of the neighbour below, above, left and right, as shifted
+        slices of a padded board (plain copies, far faster than gathering 4P indices)."""
+        n = self._size
         padded = torch.nn.functional.pad(values.view(-1, n, n), (1, 1, 1, 1), value=fill)
-        shifted = [padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]]
-        return torch.stack(shifted, dim=1).view(values.shape[0], 4, -1)
+        return [padded[:, :-2, 1:-1], padded[:, 2:, 1:-1], padded[:, 1:-1, :-2], padded[:, 1:-1, 2:]]
 
 
 class Go(BoardGame):
