@@ -1,1 +1,54 @@
-"""agents/alphazero."""
+"""AlphaZero: batched array-based MCTS self-play on the board games of `envs.boards`.
+
+    from agents.alphazero import make_config, train, play
+    cfg = make_config("tictactoe", ["iterations=20"])          # per-game preset + overrides
+    train(cfg, Run.create("runs", "ttt", to_dict(cfg)))        # self-play, learn, evaluate, checkpoint
+    play("tictactoe", "runs/ttt/checkpoints/step_0000000020.pt", human_color=0)
+
+Search: `mcts.puct_search` (AlphaZero PUCT) and `gumbel.gumbel_search` (Gumbel AlphaZero), both
+over B games at once with one network call per simulation. Roles for distributed backends:
+`SelfPlayWorker`, `ReplayWindow`, `Learner`.
+"""
+
+from .agent import load_agent, make_game, make_network, network_evaluator
+from .arena import EloTable, MatchResult, elo_from_score, make_openings, play_match
+from .config import PRESETS, AlphaZeroConfig, make_config, preset_names
+from .evaluate import CheckpointEvaluator, evaluate_player
+from .gumbel import gumbel_search
+from .learner import Learner
+from .mcts import SearchOutput, puct_search
+from .play import play
+from .players import REFERENCE_PLAYERS, MCTSPlayer, PolicyPlayer, make_player
+from .selfplay import ReplayWindow, Samples, SelfPlayWorker
+from .train import train
+
+__all__ = [
+    "PRESETS",
+    "REFERENCE_PLAYERS",
+    "AlphaZeroConfig",
+    "CheckpointEvaluator",
+    "EloTable",
+    "Learner",
+    "MCTSPlayer",
+    "MatchResult",
+    "PolicyPlayer",
+    "ReplayWindow",
+    "Samples",
+    "SearchOutput",
+    "SelfPlayWorker",
+    "elo_from_score",
+    "evaluate_player",
+    "gumbel_search",
+    "load_agent",
+    "make_config",
+    "make_game",
+    "make_network",
+    "make_openings",
+    "make_player",
+    "network_evaluator",
+    "play",
+    "play_match",
+    "preset_names",
+    "puct_search",
+    "train",
+]

@@ -1,0 +1,119 @@
+"""The pieces every AlphaZero role builds from a config: game, network, evaluator and search.
+
+Self-play workers, the learner, evaluation players and `play()` all construct their game
+and network here, so a checkpoint written by one can be read by any other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+import envs.boards
+import nets
+from envs.boards import BoardGame, State
+from rlkit.config import from_dict
+from rlkit.errors import RlkitError
+from rlkit.runs import load_checkpoint
+
+from .config import AlphaZeroConfig, check_config
+from .gumbel import gumbel_search
+from .mcts import Evaluator, SearchOutput, puct_search, select_actions
+
+__all__ = [
+    "resolve_device",
+    "make_game",
+    "make_network",
+    "network_evaluator",
+    "run_search",
+    "choose_actions",
+    "load_agent",
+]
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" -> cuda when available, else cpu; asking for cuda without one is an error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RlkitError("device 'cuda' was asked for but torch sees no CUDA device; use device=cpu or auto")
+    return torch.device(name)
+
+
+def make_game(cfg: AlphaZeroConfig) -> BoardGame:
+    size = {"size": cfg.game_size} if cfg.game_size > 0 else {}
+    return envs.boards.make(cfg.game, device=resolve_device(cfg.device), **size)
+
+
+def make_network(cfg: AlphaZeroConfig, game: BoardGame) -> nets.PolicyValueNet:
+    """A fresh PolicyValueNet sized for `game`, on the config's device."""
+    channels, height, width = game.observation_shape
+    net = nets.PolicyValueNet(channels, height, width, game.num_actions, channels=cfg.channels, blocks=cfg.blocks)
+    return net.to(game.device)
+
+
+def network_evaluator(net: torch.nn.Module, game: BoardGame) -> Evaluator:
+    """An evaluator for the search: states [B] -> (logits float32 [B, A], value float32 [B]).
+
+    Puts `net` in eval mode (BatchNorm uses its running statistics, so a position's value does
+    not depend on the other positions in the batch)."""
+    net.eval()
+
+    def evaluate(states: State) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch.inference_mode():
+            logits, value = net(game.observation(states))
+        return logits.float(), value.float()
+
+    return evaluate
+
+
+def run_search(
+    cfg: AlphaZeroConfig,
+    game: BoardGame,
+    evaluator: Evaluator,
+    roots: State,
+    *,
+    num_simulations: int,
+    explore: bool,
+    generator: torch.Generator | None = None,
+) -> SearchOutput:
+    """The search `cfg.search` names; `explore` adds root noise (PUCT) or Gumbel sampling, off to evaluate."""
+    if cfg.search == "gumbel":
+        return gumbel_search(
+            game, evaluator, roots, num_simulations,
+            max_considered=cfg.max_considered, gumbel_scale=1.0 if explore else 0.0,
+            value_scale=cfg.gumbel_value_scale, maxvisit_init=cfg.gumbel_maxvisit_init, generator=generator,
+        )  # fmt: skip
+    return puct_search(
+        game, evaluator, roots, num_simulations,
+        c_init=cfg.c_init, c_base=cfg.c_base, dirichlet_fraction=cfg.dirichlet_fraction if explore else 0.0,
+        dirichlet_alpha=cfg.dirichlet_alpha or None, generator=generator,
+    )  # fmt: skip
+
+
+def choose_actions(
+    cfg: AlphaZeroConfig, output: SearchOutput, legal: torch.Tensor, move_number: int, generator: torch.Generator
+) -> torch.Tensor:
+    """long [B]: the self-play move. PUCT samples visits at `cfg.temperature` for the first
+    `cfg.temperature_moves` moves, then plays the most visited; Gumbel plays the search's own pick."""
+    if cfg.search == "gumbel":
+        return output.action
+    temperature = cfg.temperature if move_number < cfg.temperature_moves else 0.0
+    return select_actions(output.visit_counts, legal, temperature, generator)
+
+
+def load_agent(path: str | Path, device: str = "auto") -> tuple[AlphaZeroConfig, BoardGame, nets.PolicyValueNet]:
+    """Config, game and trained network (eval mode) from an AlphaZero checkpoint written by `train`."""
+    checkpoint = load_checkpoint(path)
+    if not isinstance(checkpoint, dict) or checkpoint.get("agent") != "alphazero":
+        raise RlkitError(f"{str(path)!r} is not an AlphaZero checkpoint (written by agents.alphazero.train)")
+    cfg = from_dict(AlphaZeroConfig, {**checkpoint["config"], "device": device})
+    check_config(cfg)
+    game = make_game(cfg)
+    net = make_network(cfg, game)
+    try:
+        net.load_state_dict(checkpoint["learner"]["net"])
+    except RuntimeError as err:
+        raise RlkitError(f"weights in {str(path)!r} do not fit the network its config describes: {err}") from None
+    return cfg, game, net.eval()

@@ -1,0 +1,158 @@
+"""AlphaZero configuration and the per-game presets.
+
+Units: `*_iterations` count training iterations (one round of self-play games followed by
+learner updates); `*_games` count finished self-play games; simulations are per move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from rlkit.config import apply_overrides, param, validate
+from rlkit.errors import RlkitError
+
+__all__ = ["AlphaZeroConfig", "PRESETS", "make_config", "preset_names", "check_config"]
+
+GAMES = ["tictactoe", "connect4", "othello", "gomoku", "hex", "go"]
+
+
+@dataclass
+class AlphaZeroConfig:
+    """Every knob of AlphaZero self-play training; `make_config(game)` fills it from the game's preset."""
+
+    # game and run
+    game: str = param("tictactoe", "board game to learn", choices=GAMES)
+    game_size: int = param(0, "board size for gomoku, hex and go; 0 keeps the game's default")
+    seed: int = param(0, "seed for network init, self-play noise and replay sampling")
+    device: str = param("auto", "torch device for search and learning; auto = cuda when available",
+                        choices=["auto", "cpu", "cuda"])
+    iterations: int = param(30, "training iterations, each = self-play games then learner updates")
+
+    # network (nets.PolicyValueNet)
+    channels: int = param(64, "width of the residual tower")
+    blocks: int = param(5, "residual blocks in the tower")
+
+    # search
+    search: str = param("puct", "root search: puct (AlphaZero) or gumbel (Gumbel AlphaZero, few simulations)",
+                        choices=["puct", "gumbel"])
+    num_simulations: int = param(100, "simulations per self-play move")
+    c_init: float = param(1.25, "PUCT exploration constant c_init")
+    c_base: float = param(19652.0, "PUCT exploration growth constant c_base")
+    dirichlet_fraction: float = param(0.25, "share of the root prior replaced by Dirichlet noise in self-play")
+    dirichlet_alpha: float = param(0.0, "Dirichlet concentration; 0 uses the game's own (about 10 / legal moves)")
+    temperature: float = param(1.0, "self-play move sampling temperature over visit counts (PUCT)")
+    temperature_moves: int = param(30, "moves per game sampled at `temperature`; later moves take the most visited")
+    max_considered: int = param(16, "Gumbel: actions sampled at the root for sequential halving")
+    gumbel_value_scale: float = param(0.1, "Gumbel: scale of the completed-Q bonus (mctx value_scale)")
+    gumbel_maxvisit_init: float = param(50.0, "Gumbel: visit offset of the completed-Q bonus (mctx maxvisit_init)")
+
+    # self-play and replay
+    games_per_iteration: int = param(64, "self-play games finished per iteration")
+    parallel_games: int = param(64, "games searched together (the batch of every network call)")
+    augment: bool = param(True, "add the board symmetries of every position to the replay")
+    replay_games: int = param(2000, "replay window: positions of this many most recent games")
+    weights_sync_iterations: int = param(1, "iterations between copies of the learner's weights to self-play")
+
+    # learning
+    batch_size: int = param(256, "positions per learner update")
+    updates_per_iteration: int = param(100, "learner updates after each round of self-play")
+    optimizer: str = param("adam", "optimiser", choices=["adam", "sgd"])
+    lr: float = param(1e-3, "learning rate")
+    momentum: float = param(0.9, "momentum of sgd")
+    l2: float = param(1e-4, "L2 penalty c * ||theta||^2 added to the loss (AlphaZero: 1e-4)")
+    value_loss_weight: float = param(1.0, "weight of the value MSE beside the policy cross-entropy")
+
+    # evaluation and checkpoints
+    eval_every_iterations: int = param(5, "iterations between arena evaluations (0 = never)")
+    eval_simulations: int = param(100, "simulations per move of the agent in evaluation games (no noise, greedy)")
+    eval_opponents: list[str] = param(["random", "one_ply"], "reference players the checkpoints meet")
+    eval_openings: int = param(8, "openings per evaluation match; each is played with both colours")
+    checkpoint_every_iterations: int = param(5, "iterations between checkpoints (the last one is always saved)")
+
+
+def _tictactoe() -> AlphaZeroConfig:
+    # Small enough to learn perfect play in a few minutes on two CPU cores.
+    return AlphaZeroConfig(
+        game="tictactoe", channels=32, blocks=2, num_simulations=40, temperature_moves=4,
+        iterations=25, games_per_iteration=64, replay_games=1000, batch_size=128, updates_per_iteration=40,
+        eval_simulations=40, eval_opponents=["random", "perfect"], eval_openings=10,
+    )  # fmt: skip
+
+
+def _connect4() -> AlphaZeroConfig:
+    return AlphaZeroConfig(
+        game="connect4", channels=64, blocks=5, num_simulations=200, temperature_moves=10,
+        iterations=100, games_per_iteration=256, parallel_games=256, replay_games=10_000, batch_size=512,
+        updates_per_iteration=200, eval_simulations=200, eval_opponents=["random", "one_ply", "alphabeta:4"],
+        eval_openings=16,
+    )  # fmt: skip
+
+
+def _othello() -> AlphaZeroConfig:
+    return AlphaZeroConfig(
+        game="othello", channels=64, blocks=6, num_simulations=200, temperature_moves=20,
+        iterations=100, games_per_iteration=256, parallel_games=256, replay_games=10_000, batch_size=512,
+        updates_per_iteration=200, eval_opponents=["random", "one_ply", "alphabeta:3"],
+    )  # fmt: skip
+
+
+def _gomoku() -> AlphaZeroConfig:
+    # Wide boards with many legal moves: Gumbel search keeps the simulation count (and cost) low.
+    return AlphaZeroConfig(
+        game="gomoku", game_size=9, channels=64, blocks=6, search="gumbel", num_simulations=32,
+        iterations=100, games_per_iteration=256, parallel_games=256, replay_games=10_000, batch_size=512,
+        updates_per_iteration=200, eval_simulations=64, eval_opponents=["random", "one_ply", "alphabeta:2"],
+    )  # fmt: skip
+
+
+def _hex() -> AlphaZeroConfig:
+    return AlphaZeroConfig(
+        game="hex", game_size=7, channels=64, blocks=6, search="gumbel", num_simulations=32,
+        iterations=100, games_per_iteration=256, parallel_games=256, replay_games=10_000, batch_size=512,
+        updates_per_iteration=200, eval_simulations=64, eval_opponents=["random", "one_ply", "alphabeta:2"],
+    )  # fmt: skip
+
+
+def _go() -> AlphaZeroConfig:
+    return AlphaZeroConfig(
+        game="go", game_size=9, channels=96, blocks=8, search="gumbel", num_simulations=32, temperature_moves=30,
+        iterations=200, games_per_iteration=256, parallel_games=256, replay_games=5000, batch_size=512,
+        updates_per_iteration=200, eval_simulations=64, eval_opponents=["random", "alphabeta:1"],
+    )  # fmt: skip
+
+
+PRESETS: dict[str, Callable[[], AlphaZeroConfig]] = {
+    "tictactoe": _tictactoe,
+    "connect4": _connect4,
+    "othello": _othello,
+    "gomoku": _gomoku,
+    "hex": _hex,
+    "go": _go,
+}
+
+
+def preset_names() -> list[str]:
+    return list(PRESETS)
+
+
+def make_config(game: str = "tictactoe", overrides: list[str] | tuple[str, ...] = ()) -> AlphaZeroConfig:
+    """The preset for `game` with "key=value" overrides applied (unknown keys raise RlkitError)."""
+    if game not in PRESETS:
+        raise RlkitError(f"no AlphaZero preset for game {game!r}; choose from: {', '.join(PRESETS)}")
+    cfg = apply_overrides(PRESETS[game](), list(overrides))
+    if cfg.game != game:
+        raise RlkitError(f"the {game!r} preset cannot train game={cfg.game!r}; pick that game's preset instead")
+    check_config(cfg)
+    return cfg
+
+
+def check_config(cfg: AlphaZeroConfig) -> None:
+    """Cross-field checks that `param` choices cannot express."""
+    validate(cfg)
+    positive = ["num_simulations", "games_per_iteration", "parallel_games", "batch_size", "replay_games"]
+    for name in positive:
+        if getattr(cfg, name) < 1:
+            raise RlkitError(f"config key {name!r} must be >= 1, got {getattr(cfg, name)}")
+    if cfg.search == "gumbel" and cfg.max_considered < 1:
+        raise RlkitError(f"config key 'max_considered' must be >= 1, got {cfg.max_considered}")

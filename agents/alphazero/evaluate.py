@@ -1,0 +1,110 @@
+"""Checkpoint evaluation: arena matches against reference players and the previous checkpoint,
+an Elo table over checkpoints, and (Connect Four) the share of solver-optimal moves."""
+
+from __future__ import annotations
+
+import copy
+from typing import Callable
+
+import torch
+
+from envs.boards import BoardGame, State
+
+from .agent import make_game
+from .arena import EloTable, MatchResult, make_openings, play_match
+from .config import AlphaZeroConfig
+from .players import MCTSPlayer, make_player
+
+__all__ = ["CheckpointEvaluator", "evaluate_player", "random_positions", "optimal_move_share"]
+
+
+def evaluate_player(
+    game: BoardGame, player, opponents: list[str], openings: list[list[int]], seed: int = 0
+) -> dict[str, MatchResult]:
+    """Results of `player` against each named reference player over `openings`, both colours."""
+    return {name: play_match(game, player, make_player(name, game, seed=seed), openings) for name in opponents}
+
+
+def random_positions(game: BoardGame, count: int, min_moves: int, max_moves: int, seed: int = 0) -> State:
+    """`count` unfinished positions after a uniformly random number of uniformly random moves in [min, max]."""
+    generator = torch.Generator().manual_seed(seed)
+    found: list[State] = []
+    while len(found) < count:
+        target = int(torch.randint(min_moves, max_moves + 1, (1,), generator=generator))
+        state = game.reset(1)
+        for _ in range(target):
+            if bool(game.terminal(state)[0]):
+                break
+            legal = game.legal_actions(state)
+            state = game.step(state, torch.tensor([legal[int(torch.randint(len(legal), (1,), generator=generator))]]))
+        if not bool(game.terminal(state)[0]):
+            found.append(state)
+    return State.cat(found)
+
+
+def optimal_move_share(
+    game: BoardGame, player, positions: State, optimal_moves: Callable[[State], torch.Tensor]
+) -> float:
+    """Share of `positions` where `player`'s move is among `optimal_moves(positions)` (bool [B, A])."""
+    actions = player(game, positions)
+    return float(optimal_moves(positions).gather(1, actions[:, None]).float().mean())
+
+
+def _connect4_optimal_moves() -> Callable[[State], torch.Tensor] | None:
+    """The Connect Four solver's optimal-move mask, when `envs.connect4_solver` is installed."""
+    try:
+        from envs.connect4_solver import optimal_move_mask
+    except ImportError:
+        return None
+    return optimal_move_mask
+
+
+class CheckpointEvaluator:
+    """Evaluates successive training checkpoints and keeps their Elo table.
+
+    Each evaluation plays the agent (MCTS, no noise, greedy) against the configured reference
+    players and against the previously evaluated checkpoint; every result enters the Elo table,
+    anchored at the random player (Elo 0).
+    """
+
+    def __init__(self, config: AlphaZeroConfig):
+        self.config = config
+        self.game = make_game(config)
+        self.openings = make_openings(self.game, config.eval_openings, seed=config.seed)
+        self.elo = EloTable(anchor="random")
+        self.previous: tuple[str, torch.nn.Module] | None = None
+        self.optimal_moves = _connect4_optimal_moves() if config.game == "connect4" else None
+        self.positions = random_positions(self.game, 200, 10, 30, seed=config.seed) if self.optimal_moves else None
+
+    def evaluate(self, net: torch.nn.Module, name: str) -> dict[str, float | str]:
+        """`eval/` metrics of checkpoint `name`: score against each opponent, its Elo, optimal-move share."""
+        snapshot = copy.deepcopy(net).eval()
+        agent = MCTSPlayer(snapshot, self.config)
+        metrics: dict[str, float | str] = {}
+        results = evaluate_player(self.game, agent, self.config.eval_opponents, self.openings, self.config.seed)
+        if self.previous is not None:
+            results[self.previous[0]] = play_match(self.game, agent, MCTSPlayer(self.previous[1], self.config),
+                                                   self.openings)
+        for opponent, result in results.items():
+            self.elo.add(name, opponent, result)
+            key = "previous" if self.previous is not None and opponent == self.previous[0] else opponent
+            metrics[f"eval/{key}/score"] = result.score
+            metrics[f"eval/{key}/wdl"] = f"{result.wins}/{result.draws}/{result.losses}"
+        ratings = self.elo.ratings()
+        metrics["eval/elo"] = ratings[name]
+        metrics["eval/elo_table"] = {player: round(r, 1) for player, r in ratings.items()}
+        if self.optimal_moves is not None:
+            metrics["eval/optimal_moves"] = optimal_move_share(self.game, agent, self.positions, self.optimal_moves)
+        self.previous = (name, snapshot)
+        return metrics
+
+    def state_dict(self) -> dict:
+        previous = None if self.previous is None else {"name": self.previous[0], "net": self.previous[1].state_dict()}
+        return {"elo": self.elo.state_dict(), "previous": previous}
+
+    def load_state_dict(self, state: dict, net_template: torch.nn.Module) -> None:
+        self.elo.load_state_dict(state["elo"])
+        if state["previous"] is not None:
+            previous = copy.deepcopy(net_template).eval()
+            previous.load_state_dict(state["previous"]["net"])
+            self.previous = (state["previous"]["name"], previous)

@@ -1,0 +1,81 @@
+"""A person against a trained agent in the terminal.
+
+    play("connect4", "runs/c4/checkpoints/step_0000000100.pt", human_color=0, sims=400)
+
+Moves are typed in the game's notation (`game.notation_help()`); unreadable or illegal input
+is asked again with the reason. `input_fn`/`print_fn` make the session scriptable for tests.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from envs.boards import BoardGame, IllegalMoveError, State
+from rlkit.errors import RlkitError
+
+from .agent import load_agent
+from .players import MCTSPlayer
+
+__all__ = ["play"]
+
+QUIT_WORDS = ("quit", "exit", "q")
+
+
+def _ask_move(game: BoardGame, state: State, input_fn: Callable[[str], str], print_fn) -> int | None:
+    """A legal action typed by the person, or None when they quit (or input ends)."""
+    while True:
+        try:
+            text = input_fn("your move: ").strip()
+        except EOFError:
+            return None
+        if text.lower() in QUIT_WORDS:
+            return None
+        try:
+            action = game.string_to_action(text)
+        except IllegalMoveError as err:
+            print_fn(str(err))
+            continue
+        legal = game.legal_actions(state)
+        if action in legal:
+            return action
+        moves = ", ".join(game.action_to_string(a) for a in legal)
+        print_fn(f"{text!r} is not a legal move here; legal moves: {moves}")
+
+
+def play(
+    game_name: str,
+    checkpoint: str,
+    human_color: int = 0,
+    sims: int | None = None,
+    input_fn: Callable[[str], str] = input,
+    print_fn: Callable[[str], None] = print,
+    device: str = "cpu",
+) -> float | None:
+    """Play one game against the agent in `checkpoint`; returns the person's result (+1 win, 0 draw,
+    -1 loss) or None if they quit. `human_color` 0 moves first; `sims` sets the agent's strength."""
+    if human_color not in (0, 1):
+        raise RlkitError(f"human_color must be 0 (move first) or 1 (move second), got {human_color!r}")
+    config, game, net = load_agent(checkpoint, device=device)
+    if game.name != game_name:
+        raise RlkitError(f"checkpoint {checkpoint!r} plays {game.name}, not {game_name}")
+    agent = MCTSPlayer(net, config, sims)
+    marks = "XO"
+    print_fn(f"You play {marks[human_color]} (player {human_color}); {game.notation_help()}; type 'quit' to stop.")
+    state = game.reset(1)
+    while not bool(game.terminal(state)[0]):
+        print_fn(game.render(state))
+        if int(game.current_player(state)[0]) == human_color:
+            action = _ask_move(game, state, input_fn, print_fn)
+            if action is None:
+                print_fn("game abandoned")
+                return None
+        else:
+            action = int(agent(game, state)[0])
+            print_fn(f"agent plays {game.action_to_string(action)}")
+        state = game.step(state, torch.tensor([action], device=game.device))
+    print_fn(game.render(state))
+    result = float(game.returns(state)[0, human_color])
+    print_fn({1.0: "You win.", 0.0: "Draw.", -1.0: "The agent wins."}[result])
+    return result

@@ -1,0 +1,103 @@
+"""AlphaZero players with the `envs.players` interface, and players built from a name.
+
+A player is `player(game, state) -> actions long [B]` for the player to move in each game,
+NO_ACTION where a game is over, so an MCTS agent, its raw policy and the reference players
+of `envs.players` can all meet in an arena.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from envs import players as reference
+from envs.boards import NO_ACTION, BoardGame, State
+from rlkit.errors import RlkitError
+
+from .agent import load_agent, network_evaluator, run_search
+from .config import AlphaZeroConfig
+
+__all__ = ["MCTSPlayer", "PolicyPlayer", "make_player", "REFERENCE_PLAYERS"]
+
+
+def _over_running(game: BoardGame, state: State, choose) -> torch.Tensor:
+    """Apply `choose(states) -> actions` to the unfinished games only; NO_ACTION elsewhere."""
+    actions = torch.full((state.batch_size,), NO_ACTION, dtype=torch.long, device=game.device)
+    running = torch.nonzero(~game.terminal(state)).flatten()
+    if running.numel():
+        actions[running] = choose(state[running])
+    return actions
+
+
+class MCTSPlayer:
+    """Search with the trained network and play the search's choice: no root noise, greedy (evaluation play)."""
+
+    def __init__(self, net: torch.nn.Module, config: AlphaZeroConfig, num_simulations: int | None = None):
+        self.net, self.config = net, config
+        self.num_simulations = num_simulations or config.eval_simulations
+
+    def __call__(self, game: BoardGame, state: State) -> torch.Tensor:
+        evaluator = network_evaluator(self.net, game)
+
+        def choose(roots: State) -> torch.Tensor:
+            output = run_search(
+                self.config, game, evaluator, roots, num_simulations=self.num_simulations, explore=False
+            )
+            return output.action
+
+        return _over_running(game, state, choose)
+
+
+class PolicyPlayer:
+    """The network's raw policy without search: the most probable legal move."""
+
+    def __init__(self, net: torch.nn.Module):
+        self.net = net
+
+    def __call__(self, game: BoardGame, state: State) -> torch.Tensor:
+        evaluator = network_evaluator(self.net, game)
+
+        def choose(roots: State) -> torch.Tensor:
+            logits, _ = evaluator(roots)
+            return logits.masked_fill(~game.legal_mask(roots), -torch.inf).argmax(dim=1)
+
+        return _over_running(game, state, choose)
+
+
+def _solver(seed: int):
+    from envs.connect4_solver import Connect4SolverPlayer  # written separately; absent in some checkouts
+
+    return Connect4SolverPlayer()
+
+
+REFERENCE_PLAYERS = {
+    "random": lambda seed: reference.RandomPlayer(seed),
+    "one_ply": lambda seed: reference.OnePlyPlayer(seed),
+    "alphabeta": lambda seed, depth=4: reference.AlphaBetaPlayer(depth=depth, seed=seed),
+    "perfect": lambda seed: reference.PerfectTicTacToePlayer(seed),
+    "solver": _solver,
+}
+"""Reference player names; "alphabeta:<depth>" sets the search depth."""
+
+
+def make_player(spec: str, game: BoardGame, num_simulations: int | None = None, seed: int = 0):
+    """A player from a name: a reference player ("random", "one_ply", "alphabeta:4", "perfect", "solver"),
+    an AlphaZero checkpoint path (MCTS with `num_simulations`), or "policy:<checkpoint>" (raw network policy)."""
+    name, _, argument = spec.partition(":")
+    if name in REFERENCE_PLAYERS:
+        if name == "alphabeta" and argument:
+            if not argument.isdigit():
+                raise RlkitError(f"player {spec!r}: the alpha-beta depth must be a number, e.g. alphabeta:4")
+            return REFERENCE_PLAYERS[name](seed, int(argument))
+        return REFERENCE_PLAYERS[name](seed)
+    path = Path(argument if name == "policy" else spec)
+    if not path.is_file():
+        raise RlkitError(
+            f"unknown player {spec!r}: give a checkpoint file, policy:<checkpoint>, or one of "
+            f"{', '.join(REFERENCE_PLAYERS)} (alphabeta:<depth>)"
+        )
+    config, agent_game, net = load_agent(path, device=game.device.type)
+    if agent_game.name != game.name or agent_game.num_actions != game.num_actions:
+        raise RlkitError(f"checkpoint {str(path)!r} plays {agent_game.name}, not {game.name}")
+    return PolicyPlayer(net) if name == "policy" else MCTSPlayer(net, config, num_simulations)

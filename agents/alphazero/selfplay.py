@@ -1,0 +1,173 @@
+"""Batched self-play and the replay window of recent games.
+
+`SelfPlayWorker` plays B games at once: every move is one batched search over the games
+still running, so the network sees B leaves per call. Each position yields a training
+sample (observation, search policy target, final outcome for the player to move), plus
+its board-symmetric copies. `ReplayWindow` keeps the samples of the most recent games.
+Both are plain classes with small methods so a backend can run them as remote actors.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import torch
+
+from envs.boards import NO_ACTION
+
+from .agent import choose_actions, make_game, make_network, network_evaluator, run_search
+from .config import AlphaZeroConfig
+
+__all__ = ["Samples", "SelfPlayWorker", "ReplayWindow"]
+
+
+@dataclass
+class Samples:
+    """S training positions."""
+
+    observation: torch.Tensor  # float16 [S, C, H, W] (board planes are small integers, exact in float16)
+    policy: torch.Tensor  # float32 [S, A]: search policy target
+    value: torch.Tensor  # float32 [S]: final outcome for the player to move, in {-1, 0, 1}
+
+    def __len__(self) -> int:
+        return self.value.shape[0]
+
+    @staticmethod
+    def cat(parts: list["Samples"]) -> "Samples":
+        return Samples(*(torch.cat([getattr(p, f) for p in parts]) for f in ("observation", "policy", "value")))
+
+    def index(self, idx: torch.Tensor) -> "Samples":
+        return Samples(self.observation[idx], self.policy[idx], self.value[idx])
+
+    def to(self, device: torch.device) -> "Samples":
+        return Samples(self.observation.to(device), self.policy.to(device), self.value.to(device))
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {"observation": self.observation, "policy": self.policy, "value": self.value}
+
+
+class SelfPlayWorker:
+    """Plays self-play games with the latest weights it was given."""
+
+    def __init__(self, config: AlphaZeroConfig, seed: int):
+        self.config = config
+        self.game = make_game(config)
+        self.net = make_network(config, self.game).eval()
+        self.evaluator = network_evaluator(self.net, self.game)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.weights_version = -1
+
+    def set_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> None:
+        self.net.load_state_dict(state_dict)
+        self.weights_version = version
+
+    def get_state(self) -> dict:
+        """What a resumed run needs to continue this worker's stream exactly."""
+        return {"weights": self.net.state_dict(), "version": self.weights_version, "rng": self.generator.get_state()}
+
+    def set_state(self, state: dict) -> None:
+        self.set_weights(state["weights"], state["version"])
+        self.generator.set_state(state["rng"])
+
+    def play(self, num_games: int) -> tuple[Samples, dict[str, float]]:
+        """Play `num_games` games, `config.parallel_games` at a time; return their samples and statistics
+        (games, positions, simulations, seconds, mean game length, share of first-player wins and of draws)."""
+        start = time.perf_counter()
+        parts, lengths, first_wins, draws = [], [], 0, 0
+        for offset in range(0, num_games, self.config.parallel_games):
+            samples, returns, length = self._play_batch(min(self.config.parallel_games, num_games - offset))
+            parts.append(samples)
+            lengths.append(length)
+            first_wins += int((returns[:, 0] > 0).sum())
+            draws += int((returns[:, 0] == 0).sum())
+        positions = sum(int(length.sum()) for length in lengths)
+        stats = {
+            "games": num_games,
+            "positions": positions,
+            "simulations": positions * self.config.num_simulations,
+            "seconds": time.perf_counter() - start,
+            "game_length": positions / num_games,
+            "first_player_wins": first_wins / num_games,
+            "draws": draws / num_games,
+        }
+        return Samples.cat(parts), stats
+
+    def _play_batch(self, batch: int) -> tuple[Samples, torch.Tensor, torch.Tensor]:
+        """B games to the end. Returns samples, returns float32 [B, 2] and game lengths long [B]."""
+        game, cfg = self.game, self.config
+        state = game.reset(batch)
+        observations, policies, movers, game_ids = [], [], [], []
+        move_number = 0
+        while True:
+            running = torch.nonzero(~game.terminal(state)).flatten()
+            if running.numel() == 0:
+                break
+            roots = state[running]
+            output = run_search(
+                cfg, game, self.evaluator, roots, num_simulations=cfg.num_simulations, explore=True,
+                generator=self.generator,
+            )  # fmt: skip
+            legal = game.legal_mask(roots)
+            actions = torch.full((batch,), NO_ACTION, dtype=torch.long, device=game.device)
+            actions[running] = choose_actions(cfg, output, legal, move_number, self.generator)
+            observations.append(game.observation(roots).half())
+            policies.append(output.policy_target)
+            movers.append(game.current_player(roots))
+            game_ids.append(running)
+            state = game.step(state, actions, validate=False)
+            move_number += 1
+        returns = game.returns(state)
+        game_ids = torch.cat(game_ids)
+        outcome = returns[game_ids, torch.cat(movers)]
+        observation, policy = torch.cat(observations), torch.cat(policies)
+        pairs = game.symmetries(observation, policy) if cfg.augment else [(observation, policy)]
+        samples = Samples(
+            observation=torch.cat([o for o, _ in pairs]).cpu(),
+            policy=torch.cat([p for _, p in pairs]).cpu(),
+            value=outcome.repeat(len(pairs)).cpu(),
+        )
+        lengths = torch.bincount(game_ids, minlength=batch)
+        return samples, returns, lengths
+
+
+class ReplayWindow:
+    """Samples of the `capacity_games` most recent games, drawn uniformly."""
+
+    def __init__(self, capacity_games: int):
+        self.capacity_games = capacity_games
+        self._chunks: deque[tuple[int, Samples]] = deque()
+        self._all: Samples | None = None
+
+    @property
+    def num_games(self) -> int:
+        return sum(games for games, _ in self._chunks)
+
+    def __len__(self) -> int:
+        return sum(len(samples) for _, samples in self._chunks)
+
+    def add(self, samples: Samples, num_games: int) -> None:
+        """Add the samples of `num_games` finished games; whole chunks of the oldest games leave the window."""
+        self._chunks.append((num_games, samples))
+        while self._chunks and self.num_games - self._chunks[0][0] >= self.capacity_games:
+            self._chunks.popleft()
+        self._all = None
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> Samples:
+        """`batch_size` positions drawn uniformly with replacement."""
+        if not self._chunks:
+            raise RuntimeError("the replay window is empty; add self-play samples first")
+        if self._all is None:
+            self._all = Samples.cat([samples for _, samples in self._chunks])
+        idx = torch.randint(len(self._all), (batch_size,), generator=generator)
+        return self._all.index(idx)
+
+    def state_dict(self) -> dict:
+        return {"chunks": [{"games": games, **samples.state_dict()} for games, samples in self._chunks]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._chunks = deque(
+            (chunk["games"], Samples(chunk["observation"], chunk["policy"], chunk["value"])) for chunk in state["chunks"]
+        )
+        self._all = None
