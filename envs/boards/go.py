@@ -15,12 +15,14 @@ Rules, as OpenSpiel plays them:
   scored Tromp-Taylor: stones plus empty regions that touch only one colour, minus komi
   for Black; the higher score wins (a 0 score is a draw).
 
-Groups are found by batched label propagation: every point starts labelled with its own
-index and repeatedly takes the smallest label among its same-colour neighbours, then
-jumps to its label's label (pointer jumping, which halves long chains each round),
-until nothing changes. Per-group minimum and maximum liberty indices
-(scatter-reduced over the labels) tell a group with no liberty, exactly one (in atari)
-or more apart without counting them.
+Each move analyses the new board once (`GroupInfo`): connected same-colour components,
+empty regions included, by batched label propagation with root hooking and pointer
+jumping (4-6 rounds on 9x9 boards, checked for convergence every CHECK_EVERY rounds).
+Per-group minimum and maximum liberty indices, scatter-reduced over the labels, tell a
+group with no liberty, exactly one (in atari) or more apart without counting them; they
+give the next player's legal moves, the captures of the next move, and the score.
+Earlier positions are kept as additive Zobrist hashes (int64 per move), so superko is one
+comparison against the game's history.
 """
 
 from __future__ import annotations
@@ -145,6 +147,16 @@ class GroupInfo:
 
 
 class Go(BoardGame):
+    """Go on a size x size board with area scoring and `komi` points for White.
+
+    State fields besides board/to_play/done/winner (all [B, ...]): num_moves, passes
+    (consecutive passes) and ko (the point the player to move may not take, -1 for none),
+    long; legal bool [B, A] and atari_liberty int32 [B, P] (each stone's group's only
+    liberty, else -1), both cached from the last move's group analysis; hashes long
+    [B, max_moves + 1] of every position so far (-1 past the last); history int8
+    [B, HISTORY - 1, H, W], the boards before the current one, newest first.
+    """
+
     name = "go"
     symmetry_group = "d4"
 
@@ -248,7 +260,7 @@ class Go(BoardGame):
 
     def _moves(self, groups: GroupInfo, stone: torch.Tensor, ko: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """What the next move needs: legal bool [B, A] for `stone` (int8 [B, 1]) to move with ko point
-        `ko` (long [B], -1 for none), and atari_liberty long [B, P]: the only liberty of each stone's
+        `ko` (long [B], -1 for none), and atari_liberty int32 [B, P]: the only liberty of each stone's
         group where it has just one, else -1 (the captures of the next move).
 
         A placement is legal on an empty point other than the ko point if the stone touches an

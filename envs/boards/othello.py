@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import torch
 
+from rlkit.errors import RlkitError
+
 from .base import BoardGame, State
 
 __all__ = ["Othello"]
@@ -44,16 +46,22 @@ def shift_table() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     for dr, dc in _DIRECTIONS:
         delta = dr * SIZE + dc
         mask = (1 << 64) - 1
-        mask &= ~_FILE_A if dc == 1 else ~_FILE_H if dc == -1 else mask
+        if dc == 1:  # a disc stepping right from file h lands on file a of the next row
+            mask &= ~_FILE_A
+        if dc == -1:
+            mask &= ~_FILE_H
         if delta < 0:
             mask &= (1 << (64 + delta)) - 1
         left.append(max(delta, 0))
         right.append(max(-delta, 0))
-        keep.append(_signed(mask & ((1 << 64) - 1)))
+        keep.append(_signed(mask))
     return torch.tensor(left), torch.tensor(right), torch.tensor(keep)
 
 
 class Othello(BoardGame):
+    """Othello. State fields besides board/to_play/done/winner: bits long [B, 2], the black and
+    white bitboards the rules work on, and legal bool [B, 65], cached by the move that led here."""
+
     name = "othello"
     height = width = SIZE
     num_actions = CELLS + 1
@@ -68,7 +76,9 @@ class Othello(BoardGame):
     def from_board(self, board: torch.Tensor, to_play: torch.Tensor | int = 0) -> State:
         """A batch of positions from boards int8 [B, 8, 8] (0 empty, 1 black, 2 white) and the player to move."""
         board = torch.as_tensor(board, dtype=torch.int8, device=self.device).reshape(-1, SIZE, SIZE)
-        to_play = torch.as_tensor(to_play, dtype=torch.long, device=self.device).expand(board.shape[0])
+        if bool(((board < 0) | (board > 2)).any()):
+            raise RlkitError("othello: board cells must be 0 (empty), 1 (black) or 2 (white)")
+        to_play = torch.as_tensor(to_play, dtype=torch.long, device=self.device).expand(board.shape[0]).clone()
         cells = torch.stack([board == 1, board == 2], dim=1).flatten(2).long()  # [B, 2, 64]
         # distinct powers of two add up to their OR; bit 63 wraps to the sign bit as it should
         return self._position((cells << self._bit_index).sum(-1), to_play)
@@ -86,12 +96,13 @@ class Othello(BoardGame):
     def _apply(self, state: State, actions: torch.Tensor) -> State:
         me = state.to_play[:, None]
         own, opp = state.bits.gather(1, me)[:, 0], state.bits.gather(1, 1 - me)[:, 0]  # [B]
-        move = torch.where(actions == PASS, 0, torch.ones_like(actions) << actions.clamp(max=CELLS - 1))
+        # bit arithmetic rather than torch.where, which is slow on CPU: a pass places 0 << 63
+        move = (actions != PASS).long() << actions.clamp(max=CELLS - 1)
         run = self._fill(move, opp)  # [B, 8]: opposing discs in a line from the move, per direction
         closed = (self._shift(run) & own[:, None]) != 0
-        flips = self._union(torch.where(closed, run, 0))
+        flips = self._union(run & -closed.long())  # -1 has every bit set
         own, opp = own | move | flips, opp & ~flips
-        bits = torch.where(me == 0, torch.stack([own, opp], 1), torch.stack([opp, own], 1))
+        bits = torch.stack([own, opp], 1).gather(1, torch.cat([me, 1 - me], 1))  # back to (black, white)
         return self._position(bits, 1 - state.to_play)
 
     def _position(self, bits: torch.Tensor, to_play: torch.Tensor) -> State:
