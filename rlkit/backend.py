@@ -1,0 +1,339 @@
+"""Ray scale-out: the agents' plain worker classes run as Ray actors, the learner stays in the driver.
+
+    from rlkit.backend import RayOptions, train_with_ray
+    summary = train_with_ray("alphazero", cfg, run, options=RayOptions(num_workers=4, gpus_per_worker=0.25))
+
+Topology. N workers (AlphaZero self-play or DQN acting, one Ray actor each, ``num_cpus`` /
+``num_gpus`` from the options) and one learner in the driver process. The learner lives in the
+driver because the driver already owns the replay, the run directory, metrics and checkpoints:
+samples cross the object store once (worker -> driver) and nothing else moves. On a cluster,
+``ray job submit --entrypoint-num-gpus 1`` puts the driver, and with it the learner, on a GPU.
+
+Generic pieces (tested on a dummy worker class, used by both agents):
+
+- ``ParameterStore`` publishes versioned weights once per version with ``ray.put``; every worker
+  gets the same object reference, never its own pickled copy.
+- ``WorkerGroup`` keeps at most ``max_in_flight`` requests per worker, sends the newest weights
+  before a request when a worker's copy is stale (so workers pick up weights between batches),
+  and restarts dead workers: Ray re-runs the constructor (``max_restarts``), the failed request
+  is reported to the driver, and the next request is preceded by the current weights. Methods run
+  with ``max_task_retries=0``: a request that killed its actor is not retried into a second crash.
+- ``UpdateSchedule``: the learner-updates-per-sample ratio both backends use.
+
+Workers are named actors ``rlkit-<run name>-<i>`` (``ray.get_actor`` finds them for the dashboard
+or a fault drill); a second driver on the same run name fails instead of sharing the run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from rlkit.errors import RlkitError
+
+__all__ = ["Done", "ParameterStore", "RayOptions", "UpdateSchedule", "WorkerGroup", "connect", "train_with_ray"]
+
+AGENTS = ("dqn", "alphazero")
+# Weight probes a restarting worker may miss (each lands on the dying incarnation) before it counts as dead again.
+_PROBE_ATTEMPTS = 5
+
+
+@dataclass
+class RayOptions:
+    """How the Ray backend lays out its workers.
+
+    :param address: Ray cluster address; None uses ``$RAY_ADDRESS`` or starts an embedded local Ray.
+    :param num_workers: self-play (AlphaZero) or acting (DQN) workers.
+    :param gpus_per_worker: GPU share of each worker (fractions pack several workers on one GPU).
+    :param cpus_per_worker: CPUs reserved for each worker (also its torch thread count, at least 1).
+    :param max_restarts: restarts Ray grants each worker before it is dropped (-1: unlimited).
+    :param max_in_flight: requests queued per worker (1-2: more only fills the object store).
+    :param rollout_steps: DQN: vector-env steps per acting request.
+    :param games_per_request: AlphaZero: games per self-play request; 0 splits an iteration's games
+        evenly over the workers.
+    """
+
+    address: str | None = None
+    num_workers: int = 2
+    gpus_per_worker: float = 0.0
+    cpus_per_worker: float = 1.0
+    max_restarts: int = 3
+    max_in_flight: int = 1
+    rollout_steps: int = 32
+    games_per_request: int = 0
+
+    def check(self) -> None:
+        """:raises RlkitError: a value out of range, named with its valid range."""
+        limits = {"num_workers": 1, "cpus_per_worker": 0, "gpus_per_worker": 0, "max_restarts": -1,
+                  "max_in_flight": 1, "rollout_steps": 1, "games_per_request": 0}
+        for name, low in limits.items():
+            if getattr(self, name) < low:
+                raise RlkitError(f"Ray option {name}={getattr(self, name)} is invalid; it must be >= {low}")
+        if self.max_in_flight > 2:
+            raise RlkitError(f"Ray option max_in_flight={self.max_in_flight} is invalid; choose 1 or 2")
+
+
+def connect(options: RayOptions):
+    """Initialise Ray once and return the module.
+
+    Reuses a running Ray (tests start one per session). With an address (option or
+    ``$RAY_ADDRESS``) it joins that cluster and passes no resources: Ray rejects them there.
+    Otherwise an embedded Ray gets this machine's resources.
+    """
+    # Ray 2.60 writes an auth token on its first local start unless told not to.
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    import ray
+
+    if not ray.is_initialized():
+        address = options.address or os.environ.get("RAY_ADDRESS")
+        try:
+            if address:
+                ray.init(address=address, include_dashboard=False, log_to_driver=True)
+            else:
+                ray.init(include_dashboard=False)
+        except ConnectionError as err:
+            raise RlkitError(f"cannot reach the Ray cluster at {address!r}: {err}") from None
+    return ray
+
+
+class ParameterStore:
+    """The newest learner weights as one object-store reference and a version number.
+
+    :param ray: the initialised ``ray`` module.
+    """
+
+    def __init__(self, ray) -> None:
+        self._ray = ray
+        self.ref = None
+        self.version = -1
+
+    def publish(self, weights: dict[str, Any], version: int) -> None:
+        """Put ``weights`` (a CPU state dict) into the object store once; the previous version is released."""
+        self.ref = self._ray.put(weights)
+        self.version = version
+
+
+@dataclass
+class Done:
+    """A finished request: ``value`` is the method's return, or None when ``error`` says why it failed."""
+
+    worker: int
+    request: tuple
+    value: Any = None
+    error: str | None = None
+
+
+class WorkerGroup:
+    """N Ray actors of one plain class, each fed at most ``max_in_flight`` requests.
+
+    :param worker_cls: a class with ``set_weights(weights, version)`` and the work methods.
+    :param worker_args: ``worker_args(i)`` -> constructor arguments of worker ``i``.
+    :param store: where the current weights come from.
+    :param name: prefix of the actors' names (``<name>-<i>``).
+    """
+
+    def __init__(self, ray, worker_cls: type, worker_args: Callable[[int], tuple], options: RayOptions,
+                 store: ParameterStore, name: str) -> None:
+        options.check()
+        self._ray = ray
+        self.options = options
+        self.store = store
+        remote_cls = ray.remote(worker_cls)
+        resources = {"num_cpus": options.cpus_per_worker, "num_gpus": options.gpus_per_worker,
+                     "max_restarts": options.max_restarts, "max_task_retries": 0}
+        self.names = [f"{name}-{i}" for i in range(options.num_workers)]
+        self.handles = []
+        try:
+            for i, actor_name in enumerate(self.names):
+                self.handles.append(remote_cls.options(name=actor_name, **resources).remote(*worker_args(i)))
+        except ValueError as err:  # the name is taken: another driver is running this run
+            self.close()
+            raise RlkitError(f"cannot start workers {self.names[0]}...: {err}; is this run already training?") \
+                from None
+        self.alive = set(range(options.num_workers))
+        # Workers back from a restart take work again only once a weights probe has reached them.
+        self.ready = set(self.alive)
+        self.failures = [0] * options.num_workers
+        self.restarts = 0
+        self._sent_version = [-1] * options.num_workers
+        # A worker's incarnation: requests queued on a dead one fail together and count as one death.
+        self._epoch = [0] * options.num_workers
+        self._pending: dict[Any, tuple[int, tuple, int]] = {}  # ref -> (worker, request, epoch)
+        self._probes: dict[Any, tuple[int, int]] = {}  # ref -> (worker, probes sent since the failure)
+
+    @property
+    def num_alive(self) -> int:
+        return len(self.alive)
+
+    def in_flight(self, worker: int | None = None) -> int:
+        """Requests submitted and not yet returned (of one worker, or of all)."""
+        return sum(1 for w, _, _ in self._pending.values() if worker is None or w == worker)
+
+    def fill(self, method: str, make_request: Callable[[int], tuple | None]) -> int:
+        """Top every ready worker up to ``max_in_flight`` requests of ``method``.
+
+        ``make_request(worker)`` gives the arguments of the next request, or None when no more
+        work is wanted from that worker now. Returns the number of requests submitted.
+        """
+        submitted = 0
+        for worker in sorted(self.ready):
+            while self.in_flight(worker) < self.options.max_in_flight:
+                request = make_request(worker)
+                if request is None:
+                    break
+                handle = self.handles[worker]
+                if self._sent_version[worker] != self.store.version:
+                    # Calls on one actor run in submission order: the request below sees these weights.
+                    handle.set_weights.remote(self.store.ref, self.store.version)
+                    self._sent_version[worker] = self.store.version
+                self._pending[getattr(handle, method).remote(*request)] = (worker, request, self._epoch[worker])
+                submitted += 1
+        return submitted
+
+    def wait(self, timeout_s: float | None = None) -> list[Done]:
+        """Block until at least one request finishes (or ``timeout_s`` passes); return all finished ones.
+
+        A failed request (actor killed, exception in the method) comes back with ``error`` set; its
+        worker is restarted and counted in ``restarts``, or dropped once its restarts run out.
+
+        :raises RlkitError: every worker is gone.
+        """
+        refs = [*self._pending, *self._probes]
+        if not refs:
+            self._check_alive()
+            return []
+        ready, _ = self._ray.wait(refs, num_returns=1, timeout=timeout_s)
+        if ready:
+            ready, _ = self._ray.wait(refs, num_returns=len(refs), timeout=0)
+        done = []
+        for ref in ready:
+            if ref in self._probes:
+                self._collect_probe(ref)
+            else:
+                done.append(self._collect(ref))
+        self._check_alive()
+        return done
+
+    def _collect(self, ref) -> Done:
+        from ray.exceptions import RayActorError, RayTaskError
+
+        worker, request, epoch = self._pending.pop(ref)
+        try:
+            return Done(worker, request, value=self._ray.get(ref))
+        except RayActorError as err:
+            reason = f"worker {worker} died: {str(err).splitlines()[0][:200]}"
+        except RayTaskError as err:
+            reason = f"worker {worker} raised: {str(err.cause if err.cause else err).splitlines()[0][:200]}"
+            if epoch == self._epoch[worker]:
+                # The worker's state is suspect after an exception (e.g. a CUDA error): start it afresh.
+                self._ray.kill(self.handles[worker], no_restart=False)
+        if epoch == self._epoch[worker]:
+            self._on_failure(worker)
+        return Done(worker, request, error=reason)
+
+    def _on_failure(self, worker: int) -> None:
+        self._epoch[worker] += 1
+        self.failures[worker] += 1
+        self.ready.discard(worker)
+        if self.options.max_restarts != -1 and self.failures[worker] > self.options.max_restarts:
+            self.alive.discard(worker)
+        else:
+            self.restarts += 1
+            self._probe(worker, 1)
+
+    def _probe(self, worker: int, attempt: int) -> None:
+        """Send the current weights; a restarted actor starts from its constructor's weights."""
+        self._sent_version[worker] = self.store.version
+        self._probes[self.handles[worker].set_weights.remote(self.store.ref, self.store.version)] = (worker, attempt)
+
+    def _collect_probe(self, ref) -> None:
+        from ray.exceptions import RayActorError
+
+        worker, attempt = self._probes.pop(ref)
+        try:
+            self._ray.get(ref)
+            self.ready.add(worker)
+        except RayActorError:
+            # Landed on the dying incarnation (a kill is asynchronous): ask the restarted one.
+            if attempt < _PROBE_ATTEMPTS:
+                self._probe(worker, attempt + 1)
+            else:
+                self._on_failure(worker)
+
+    def _check_alive(self) -> None:
+        if not self.alive:
+            raise RlkitError(f"all {len(self.handles)} Ray workers failed more than max_restarts="
+                             f"{self.options.max_restarts} times; see the worker errors above")
+
+    def metrics(self) -> dict[str, int]:
+        """``backend/`` metrics: live workers and restarts so far."""
+        return {"backend/workers": self.num_alive, "backend/restarts": self.restarts}
+
+    def close(self) -> None:
+        """Stop every worker (no restart): a finished run leaves no processes behind."""
+        for handle in getattr(self, "handles", []):
+            self._ray.kill(handle, no_restart=True)
+        self.handles = []
+        self._pending = {}
+
+    def __enter__(self) -> "WorkerGroup":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class UpdateSchedule:
+    """Learner updates owed for samples seen: ``updates_per_sample`` each, in exact fractions.
+
+    The local DQN loop's rule (``num_envs / train_every_steps`` updates per vector step after the
+    warm-up) and AlphaZero's (``updates_per_iteration / games_per_iteration`` per game) are both
+    this ratio, so for a fixed sample budget both backends make the same number of updates.
+    Fractions, not floats, so no rounding drift decides when an update falls due.
+    """
+
+    def __init__(self, updates: int, per_samples: int, owed: float = 0.0) -> None:
+        if updates < 0 or per_samples < 1:
+            raise RlkitError(f"update ratio {updates}/{per_samples} is invalid; need updates >= 0, samples >= 1")
+        self.updates_per_sample = Fraction(updates, per_samples)
+        self.owed = Fraction(owed).limit_denominator(per_samples)
+
+    def add(self, samples: int) -> int:
+        """Record ``samples`` new samples; return the whole updates now due (the remainder carries over)."""
+        self.owed += samples * self.updates_per_sample
+        due = int(self.owed)
+        self.owed -= due
+        return due
+
+
+def version_lag(store: ParameterStore, versions: Iterable[int]) -> float:
+    """Mean number of weight versions the samples' producers were behind the store."""
+    versions = list(versions)
+    return sum(store.version - v for v in versions) / len(versions) if versions else 0.0
+
+
+def set_worker_threads(cpus: float) -> None:
+    """Give a worker's torch as many threads as the CPUs Ray reserved for it (at least one)."""
+    import torch
+
+    torch.set_num_threads(max(1, int(cpus)))
+
+
+def train_with_ray(agent: str, cfg: Any, run, resume: bool = False, options: RayOptions | None = None) -> dict:
+    """Train ``agent`` ("dqn" or "alphazero") with its workers as Ray actors; same config, run layout
+    and checkpoints as the local loop. Returns the run's summary.
+
+    :raises RlkitError: unknown agent, invalid options, unreachable cluster, all workers lost.
+    """
+    options = options or RayOptions()
+    options.check()
+    if agent == "dqn":
+        from rlkit.backend_dqn import train_dqn as train
+    elif agent == "alphazero":
+        from rlkit.backend_alphazero import train_alphazero as train
+    else:
+        raise RlkitError(f"unknown agent {agent!r} for the Ray backend; choose from: {', '.join(AGENTS)}")
+    return train(cfg, run, resume, options, connect(options))
