@@ -3,13 +3,16 @@
 The loop asks the model how to train, in this order:
 
 1. ``model.configure_optimizers(lr) -> list[Optimizer]`` and ``model.train_step(batch, optimizers)
-   -> dict[str, float]``: the model runs its own update (GANs, with two optimisers).
+   -> metrics``: the model runs its own update (GANs, with two optimisers).
 2. ``model.loss(batch) -> (loss_tensor, metrics)``: fit minimises that loss (autoencoders, VAE, RBM).
 3. Otherwise a batch ``(x, y)`` is supervised: cross-entropy and accuracy for integer ``y``,
    mean squared error for float ``y``.
 
-Validation uses ``model.evaluate(batch) -> dict[str, float]`` when defined, else the same loss and
-metrics in eval mode without gradients. Early stopping watches ``val/loss`` and restores the best weights.
+Validation uses ``model.evaluate(batch) -> metrics`` when defined, else the same loss and metrics in
+eval mode without gradients. Early stopping watches ``val/loss`` and restores the best weights.
+
+Metric values may be Python floats or 0-dim tensors. Tensors are summed on their device and read
+once per epoch, so a model that returns them costs no host-device synchronisation per batch.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ __all__ = ["OPTIMIZERS", "fit", "make_optimizer", "supervised_loss"]
 
 Data = torch.Tensor | tuple[torch.Tensor, ...] | list[torch.Tensor] | Dataset
 Batch = tuple[torch.Tensor, ...]
+Metrics = dict[str, float | torch.Tensor]
+"""Per-batch metrics: Python floats or 0-dim tensors (read by fit once per epoch)."""
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 
 
@@ -66,6 +71,8 @@ def fit(
     """
     if patience is not None and val is None:
         raise NetsError("early stopping (patience) needs validation data: pass val=...")
+    if batch_size < 1:
+        raise NetsError(f"batch_size must be >= 1, got {batch_size}")
     device = torch.device(device) if device is not None else _model_device(model)
     model.to(device)
     history: dict[str, list[float]] = {}
@@ -139,7 +146,7 @@ def _run_epoch(
     max_grad_norm: float | None,
 ) -> dict[str, float]:
     """One pass over ``data``: trains when ``optimizers`` is given, else evaluates. Batch-size-weighted means."""
-    totals: dict[str, float] = {}
+    totals: dict[str, float | torch.Tensor] = {}
     count = 0
     for batch in _batches(data, batch_size, generator):
         batch = tuple(t.to(device, non_blocking=True) for t in batch)
@@ -159,13 +166,15 @@ def _run_epoch(
         size = len(batch[0])
         count += size
         for key, value in metrics.items():
-            totals[key] = totals.get(key, 0.0) + float(value) * size
+            # Tensors stay on their device until the epoch ends: no host sync per batch.
+            weighted = value.detach() * size if isinstance(value, torch.Tensor) else float(value) * size
+            totals[key] = totals.get(key, 0.0) + weighted
     if count == 0:
         raise NetsError("fit got an empty data set")
-    return {key: total / count for key, total in totals.items()}
+    return {key: float(total) / count for key, total in totals.items()}
 
 
-def _loss_and_metrics(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+def _loss_and_metrics(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Metrics]:
     if hasattr(model, "loss"):
         loss, metrics = model.loss(batch)
     else:
@@ -175,11 +184,12 @@ def _loss_and_metrics(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, dic
                 f"{type(model).__name__} defines no loss(batch) for unsupervised training"
             )
         loss, metrics = supervised_loss(model(batch[0]), batch[1])
-    return loss, {"loss": loss.item(), **metrics}
+    return loss, {"loss": loss.detach(), **metrics}
 
 
-def supervised_loss(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-    """Cross-entropy plus accuracy for integer targets ``[B]`` and logits ``[B, classes]``; MSE for float targets."""
+def supervised_loss(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, Metrics]:
+    """Cross-entropy plus accuracy (a 0-dim tensor) for integer targets ``[B]`` and logits ``float32 [B, classes]``;
+    mean squared error for float targets of the output's shape."""
     if target.is_floating_point():
         if output.shape != target.shape:
             raise NetsError(f"regression output shape {list(output.shape)} differs from target {list(target.shape)}")
@@ -189,7 +199,7 @@ def supervised_loss(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.T
             f"classification needs logits [B, classes] and integer labels [B], "
             f"got {list(output.shape)} and {list(target.shape)}"
         )
-    accuracy = (output.argmax(dim=-1) == target).float().mean().item()
+    accuracy = (output.argmax(dim=-1) == target).float().mean()
     return F.cross_entropy(output, target), {"accuracy": accuracy}
 
 
@@ -222,7 +232,8 @@ def _batches(data: Data, batch_size: int, generator: torch.Generator | None) -> 
     # Indexing whole tensors beats a DataLoader's per-example collation by a wide margin on small data.
     n = len(tensors[0])
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    for index in order.split(batch_size):
+    # One copy of the order to the data's device per epoch, not an implicit one per batch.
+    for index in order.to(tensors[0].device).split(batch_size):
         yield tuple(t[index] for t in tensors)
 
 

@@ -83,10 +83,13 @@ class CountingTrainer(nn.Module):
         self.seen_lr = lr
         return [torch.optim.SGD([self.weight], lr=lr), torch.optim.SGD([self.weight], lr=lr)]
 
-    def train_step(self, batch: tuple[torch.Tensor, ...], optimizers: list[torch.optim.Optimizer]) -> dict[str, float]:
+    def train_step(
+        self, batch: tuple[torch.Tensor, ...], optimizers: list[torch.optim.Optimizer]
+    ) -> dict[str, float | torch.Tensor]:
         assert len(optimizers) == 2
         self.batch_sizes.append(len(batch[0]))
-        return {"calls": float(len(self.batch_sizes))}
+        # One metric as a float, one as a 0-dim tensor: fit averages both kinds the same way.
+        return {"calls": float(len(self.batch_sizes)), "calls_squared": torch.tensor(len(self.batch_sizes) ** 2.0)}
 
 
 def test_train_step_hook_gets_every_batch_and_its_optimizers() -> None:
@@ -96,6 +99,10 @@ def test_train_step_hook_gets_every_batch_and_its_optimizers() -> None:
     assert model.batch_sizes == [4, 4, 2, 4, 4, 2]
     # Epoch metrics are means weighted by batch size: (1*4 + 2*4 + 3*2) / 10 = 1.8.
     assert history["train/calls"] == pytest.approx([1.8, 4.8])
+    assert history["train/calls_squared"] == pytest.approx(
+        [(1 * 4 + 4 * 4 + 9 * 2) / 10, (16 * 4 + 25 * 4 + 36 * 2) / 10]
+    )
+    assert all(type(value) is float for values in history.values() for value in values)
 
 
 def test_regression_uses_mse_and_a_dataset_works() -> None:
@@ -141,6 +148,8 @@ def test_bad_arguments_give_clear_errors() -> None:
     model, data = nets.MLP(2, [4], 2), (torch.randn(8, 2), torch.randint(0, 2, (8,)))
     with pytest.raises(nets.NetsError, match=r"unknown optimizer 'adagrad'; choices: \['adam', 'sgd', 'rmsprop'\]"):
         nets.fit(model, data, optimizer="adagrad", progress=False)
+    with pytest.raises(nets.NetsError, match="batch_size must be >= 1, got 0"):
+        nets.fit(model, data, batch_size=0, progress=False)
     with pytest.raises(nets.NetsError, match="patience.*needs validation data"):
         nets.fit(model, data, patience=2, progress=False)
     with pytest.raises(nets.NetsError, match=r"supervised training needs batches \(x, y\), got 1"):
