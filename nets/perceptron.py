@@ -52,8 +52,9 @@ class Perceptron(nn.Module):
         return score + self.bias if self.bias is not None else score
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Class in {-1, +1} as ``float32 [B]``; a score of exactly 0 counts as -1."""
-        return torch.where(self.decision_function(x) > 0, 1.0, -1.0)
+        """Class in {-1, +1} as ``float32 [B]`` (the weights' dtype); a score of exactly 0 counts as -1."""
+        score = self.decision_function(x)
+        return torch.where(score > 0, 1.0, -1.0).to(score.dtype)
 
     @torch.no_grad()
     def learn(
@@ -116,14 +117,19 @@ class LinearUnit(nn.Module):
         """Index of the largest output, ``int64 [B]``."""
         return self(x).argmax(dim=-1)
 
-    @torch.no_grad()
     def delta_rule_step(self, x: torch.Tensor, target: torch.Tensor, lr: float) -> float:
-        """One delta-rule update on a batch; returns the mean squared error before the update."""
+        """One delta-rule update on a batch ``x`` ``float32 [B, F]``, ``target`` ``float32 [B, O]``;
+        returns the mean squared error before the update."""
+        return self._delta_rule_update(x, target, lr).item()
+
+    @torch.no_grad()
+    def _delta_rule_update(self, x: torch.Tensor, target: torch.Tensor, lr: float) -> torch.Tensor:
+        """The update of :meth:`delta_rule_step`; the error stays a 0-dim tensor on the weights' device."""
         check_shape(target, (x.shape[0], self.linear.out_features), "LinearUnit targets")
         error = target - self(x)  # [B, O]
         self.linear.weight += lr * error.T @ x / len(x)
         self.linear.bias += lr * error.mean(dim=0)
-        return error.square().mean().item()
+        return error.square().mean()
 
     def learn(
         self,
@@ -134,14 +140,13 @@ class LinearUnit(nn.Module):
         batch_size: int | None = None,
         generator: torch.Generator | None = None,
     ) -> list[float]:
-        """Delta-rule training over ``epochs`` passes (full batch by default); per-epoch mean squared errors."""
+        """Delta-rule training over ``epochs`` passes (full batch by default); per-epoch mean squared errors
+        (each the mean of the errors its batches had before their updates)."""
         batch_size = batch_size or len(x)
         losses = []
         for _ in range(epochs):
-            order = torch.randperm(len(x), generator=generator)
-            sizes, errors = [], []
-            for index in order.split(batch_size):
-                errors.append(self.delta_rule_step(x[index], target[index], lr))
-                sizes.append(len(index))
-            losses.append(sum(e * n for e, n in zip(errors, sizes)) / len(x))
-        return losses
+            order = torch.randperm(len(x), generator=generator).to(x.device)
+            squared_error = sum(self._delta_rule_update(x[i], target[i], lr) * len(i) for i in order.split(batch_size))
+            losses.append(squared_error / len(x))
+        # One host read for the whole run instead of one per batch.
+        return torch.stack(losses).tolist()

@@ -58,6 +58,13 @@ def test_perceptron_rejects_bad_labels_and_shapes() -> None:
         perceptron(torch.randn(4, 2))
 
 
+def test_perceptron_predicts_in_the_dtype_of_its_weights() -> None:
+    perceptron = nets.Perceptron(2).double()
+    perceptron.weight.copy_(torch.tensor([1.0, -1.0]))
+    prediction = perceptron(torch.tensor([[2.0, 1.0], [1.0, 1.0]], dtype=torch.float64))
+    assert prediction.dtype == torch.float64 and prediction.tolist() == [1.0, -1.0]  # a zero score is -1
+
+
 def test_delta_rule_step_is_a_gradient_step_on_half_squared_error() -> None:
     unit = nets.LinearUnit(4, 3)
     torch.nn.init.normal_(unit.linear.weight)
@@ -83,6 +90,7 @@ def test_delta_rule_converges_to_least_squares() -> None:
     torch.testing.assert_close(unit.linear.weight.T, solution[:3], atol=1e-4, rtol=0)
     torch.testing.assert_close(unit.linear.bias, solution[3], atol=1e-4, rtol=0)
     assert losses[-1] < 0.011 < losses[0]  # the noise floor is 0.1**2
+    assert losses[0] == pytest.approx(target.square().mean().item())  # zero weights predict 0 before the first step
 
 
 def test_linear_unit_classifies_separable_blobs() -> None:
