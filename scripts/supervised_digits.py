@@ -58,6 +58,7 @@ class Outcome:
 
     metrics: dict[str, float]
     images: torch.Tensor
+    description: str
     captions: list[str] = field(default_factory=list)
     columns: int = 10
 
@@ -90,7 +91,7 @@ def predictions(model: nn.Module, metrics: dict[str, float], data: Digits, shape
     with torch.no_grad():
         predicted = model(data.x_test[:30].reshape(-1, *shape)).argmax(dim=-1)
     captions = [f"{p}" if p == t else f"{p}≠{t}" for p, t in zip(predicted.tolist(), data.y_test[:30].tolist())]
-    return Outcome(metrics, data.x_test[:30], captions)
+    return Outcome(metrics, data.x_test[:30], "test digits and predictions (predicted≠true)", captions)
 
 
 def classify(model: nn.Module, shape: tuple[int, ...], data: Digits, seed: int, epochs: int, lr: float) -> Outcome:
@@ -119,9 +120,9 @@ def train_lstm(data: Digits, seed: int, epochs: int | None) -> Outcome:
 # -- unsupervised models ---------------------------------------------------------------------------------------
 
 
-def rows_of_ten(metrics: dict[str, float], *rows: torch.Tensor) -> Outcome:
+def rows_of_ten(metrics: dict[str, float], names: list[str], *rows: torch.Tensor) -> Outcome:
     """Plot the first 10 images of each of ``rows`` (e.g. originals, then their reconstructions) row by row."""
-    return Outcome(metrics, torch.cat([r[:10] for r in rows]))
+    return Outcome(metrics, torch.cat([r[:10] for r in rows]), "rows: " + ", ".join(names))
 
 
 def train_autoencoder(data: Digits, seed: int, epochs: int | None, corruption: str, noise_level: float) -> Outcome:
@@ -133,7 +134,9 @@ def train_autoencoder(data: Digits, seed: int, epochs: int | None, corruption: s
     with torch.no_grad():
         recon_mse = ((model(data.x_test) - data.x_test) ** 2).mean().item()
         if corruption == "none":
-            return rows_of_ten({"recon_mse": recon_mse}, data.x_test, model(data.x_test))
+            return rows_of_ten(
+                {"recon_mse": recon_mse}, ["test digits", "reconstructions"], data.x_test, model(data.x_test)
+            )
         corrupted = corrupt(data.x_test, corruption, noise_level, torch.Generator().manual_seed(seed))
         denoised = model(corrupted)
         metrics = {
@@ -141,7 +144,7 @@ def train_autoencoder(data: Digits, seed: int, epochs: int | None, corruption: s
             "denoised_mse": ((denoised - data.x_test) ** 2).mean().item(),
             "corrupted_mse": ((corrupted - data.x_test) ** 2).mean().item(),
         }
-        return rows_of_ten(metrics, data.x_test, corrupted.clamp(0, 1), denoised)
+        return rows_of_ten(metrics, ["test digits", "masked", "denoised"], data.x_test, corrupted.clamp(0, 1), denoised)
 
 
 def train_ae(data: Digits, seed: int, epochs: int | None) -> Outcome:
@@ -173,7 +176,8 @@ def train_rbm(data: Digits, seed: int, epochs: int | None) -> Outcome:
             "readout_accuracy": readout_accuracy(rbm.transform(data.x_train), rbm.transform(data.x_test), data),
             "pixel_readout_accuracy": readout_accuracy(data.x_train, data.x_test, data),
         }
-        return rows_of_ten(metrics, data.x_test, rbm.visible_mean(rbm.hidden_probs(data.x_test)))
+        recon = rbm.visible_mean(rbm.hidden_probs(data.x_test))
+        return rows_of_ten(metrics, ["test digits", "mean-field reconstructions"], data.x_test, recon)
 
 
 def train_dbn(data: Digits, seed: int, epochs: int | None) -> Outcome:
@@ -225,7 +229,8 @@ def train_vae(data: Digits, seed: int, epochs: int | None) -> Outcome:
             "kl": parts["kl"].mean().item(),
             "iwae_nll": -vae.iwae_bound(x_test, IWAE_SAMPLES, generator).mean().item(),
         }
-        return rows_of_ten(metrics, x_test, vae.reconstruct(x_test), vae.sample(20, generator))
+        names = ["binarised test digits", "reconstructions", "samples"]
+        return rows_of_ten(metrics, names, x_test, vae.reconstruct(x_test), vae.sample(10, generator))
 
 
 def train_gan(data: Digits, seed: int, epochs: int | None) -> Outcome:
@@ -236,7 +241,7 @@ def train_gan(data: Digits, seed: int, epochs: int | None) -> Outcome:
     samples = (gan.sample(1000, torch.Generator().manual_seed(seed)).reshape(-1, 64) + 1) / 2
     metrics = {key.removeprefix("train/"): values[-1] for key, values in history.items()}
     metrics |= class_coverage(samples, data)
-    return Outcome(metrics, samples[:40])
+    return Outcome(metrics, samples[:40], "samples")
 
 
 def class_coverage(samples: torch.Tensor, data: Digits) -> dict[str, float]:
@@ -278,7 +283,7 @@ def save_grid(outcome: Outcome, path: Path, title: str) -> None:
             axis.imshow(outcome.images[index].reshape(IMAGE, IMAGE).numpy(), cmap="gray_r", vmin=0, vmax=1)
             if index < len(outcome.captions):
                 axis.set_title(outcome.captions[index], fontsize=9)
-    figure.suptitle(title)
+    figure.suptitle(f"{title}: {outcome.description}", fontsize=10)
     figure.savefig(path, dpi=80)
     plt.close(figure)
 
