@@ -66,10 +66,10 @@ class RecurrentNet(nn.Module):
         self.out_features = hidden_size if out_features is None else out_features
 
     def initial_state(self, batch_size: int, device: torch.device | str | None = None) -> State:
-        """Zero state for ``batch_size`` sequences (on the model's device unless told otherwise)."""
-        if device is None:
-            device = next(self.parameters()).device
-        zeros = torch.zeros(self.num_layers, batch_size, self.hidden_size, device=device)
+        """Zero state for ``batch_size`` sequences, in the weights' dtype (on their device unless told otherwise)."""
+        weight = next(self.parameters())
+        device = weight.device if device is None else device
+        zeros = torch.zeros(self.num_layers, batch_size, self.hidden_size, device=device, dtype=weight.dtype)
         return (zeros, zeros.clone()) if self.cell == "lstm" else (zeros,)
 
     def unroll(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
@@ -103,6 +103,11 @@ class RecurrentNet(nn.Module):
     def _check_state(self, state: State, batch_size: int) -> None:
         expected = (self.num_layers, batch_size, self.hidden_size)
         count = 2 if self.cell == "lstm" else 1
+        if not isinstance(state, (tuple, list)):
+            raise NetsError(
+                f"{self.cell} state must be a tuple of {count} tensor(s) of shape {list(expected)}, "
+                f"got a {type(state).__name__}; use initial_state(B) for a fresh one"
+            )
         if len(state) != count or any(tuple(s.shape) != expected for s in state):
             shapes = [list(s.shape) for s in state]
             raise NetsError(

@@ -51,6 +51,14 @@ def test_unroll_continues_from_a_given_state() -> None:
     torch.testing.assert_close(torch.cat([first, second], dim=1), whole)
 
 
+@pytest.mark.parametrize("cell", CELLS)
+def test_double_precision_model_runs_from_its_own_initial_state(cell: str) -> None:
+    model = nets.RecurrentNet(3, 8, 2, cell=cell).double()
+    assert all(s.dtype == torch.float64 for s in model.initial_state(4))
+    y, _ = model.step(torch.randn(4, 3, dtype=torch.float64), model.initial_state(4))
+    assert y.dtype == torch.float64 and model(torch.randn(4, 5, 3, dtype=torch.float64)).dtype == torch.float64
+
+
 def test_factories_and_torso_mode() -> None:
     assert nets.GRUModel(3, 8).spec["cell"] == "gru"
     assert nets.RNNModel(3, 8).spec["cell"] == "rnn"
@@ -98,6 +106,8 @@ def test_bad_inputs_give_clear_errors() -> None:
         nets.NetsError, match=r"gru state must be 1 tensor\(s\) of shape \[1, 4, 8\], got \[\[1, 5, 8\]\]"
     ):
         model.step(torch.randn(4, 3), model.initial_state(5))
+    with pytest.raises(nets.NetsError, match=r"gru state must be a tuple of 1 tensor\(s\).*got a Tensor"):
+        model.step(torch.randn(4, 3), model.initial_state(4)[0])
     with pytest.raises(
         nets.NetsError, match=r"unknown recurrent cell 'transformer'; choices: \['gru', 'lstm', 'rnn'\]"
     ):
