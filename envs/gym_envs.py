@@ -27,11 +27,13 @@ the rest go to `gymnasium.make`, e.g. `full_action_space=True`, `mode=`):
       108,000-frame cap as `dqn`. Minimal action set (the paper evaluated with all 18 actions:
       pass `full_action_space=True`).
 
-Step semantics (all vectorisations, all envs alike): `gymnasium.vector.AutoresetMode.NEXT_STEP`, the
-Gymnasium 1.x default. When sub-env i reports terminated or truncated at step t, the action given for
-it at step t+1 is ignored and step t+1 returns its reset observation with reward 0 and both flags
-False; do not store (obs_t, a_t+1, r_t+1, obs_t+1) for that env as a transition. With the `dqn`
-preset a life loss counts as `terminated` here too, and the "reset" after it continues the same game.
+Step semantics (every env from `make`): `gymnasium.vector.AutoresetMode.NEXT_STEP`, the Gymnasium
+1.x default. When sub-env i reports terminated or truncated at step t, the action given for it at
+step t+1 is ignored and step t+1 returns its reset observation with reward 0 and both flags False;
+do not store (obs_t, a_t+1, r_t+1, obs_t+1) for that env as a transition. With the `dqn` preset a
+life loss counts as `terminated` here too, and the "reset" after it continues the same game (its
+observation is the current frame repeated 4 times, after FIRE where the game has it). Exception:
+with vectorization="native" the step after a life loss plays its action (see `NativeAtariProtocol`).
 
 Episode statistics of REAL episodes (whole games, real unclipped score), in `infos` of every step
 and every reset, each an array of shape [N]:
@@ -42,7 +44,8 @@ and every reset, each an array of shape [N]:
     infos["episode_truncated"]   bool    it ended by a time limit (Atari: 108,000 frames)
 Each real episode is reported exactly once, at the step whose `terminated | truncated` ends it; a
 life loss (`terminated` with `episode_done` False) is never reported as an episode. No-op start frames
-are not counted in the length (agent steps only); FIRE-on-reset steps are.
+are not counted in the length (agent steps only); FIRE-on-reset steps are, and their rewards are part
+of the score although the learner never receives them (the score is the game's, not the learner's).
 
 Vectorisation (`vectorization=`): "sync" (a leaner `gymnasium.vector.SyncVectorEnv`, one process), "async"
 (`AsyncVectorEnv`, one process per env), "native" (ale-py's C++ `AtariVectorEnv`, presets only) and
