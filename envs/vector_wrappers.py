@@ -93,6 +93,7 @@ class NativeAtariProtocol(VectorWrapper):
     and next-step autoreset, so that its rewards are real and `terminated` means game over. It differs
     from the sync/async protocol in two ways it cannot fix from outside: after a life loss FIRE is not
     pressed, and the step after a life-loss `terminated` plays its action instead of being a reset step.
+    Its `episode_length` counts the steps given to it (its own FIRE at a game's start is not seen).
     """
 
     def __init__(self, env: VectorEnv, life_loss: bool, clip_rewards: bool):
