@@ -125,7 +125,7 @@ class AreaResize:
 
     Area weights repeat with period H / gcd(H, h) rows (210 -> 84: every 5 rows make 2), so each axis
     is one small matmul over reshaped periods instead of a dense [h, H] @ [H, W] @ [W, w] product:
-    about 4x fewer multiplications, which keeps resizing near 20 us per frame.
+    about 11x fewer multiplications, which keeps resizing near 20 us per frame.
     """
 
     def __init__(self, in_shape: tuple[int, int], out_shape: tuple[int, int]):
