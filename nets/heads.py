@@ -45,11 +45,12 @@ class NoisyLinear(nn.Module):
         self.reset_noise()
 
     def reset_noise(self, generator: torch.Generator | None = None) -> None:
-        """Draw new factorised noise (on the layer's device; a generator must live there too)."""
-        self.eps_in.copy_(_scaled_noise(self.in_features, self.eps_in.device, generator))
-        self.eps_out.copy_(_scaled_noise(self.out_features, self.eps_out.device, generator))
+        """Draw new factorised noise, ``eps_in`` then ``eps_out``, on the layer's device (a generator must be there)."""
+        self.eps_in.copy_(_scaled_noise(self.eps_in, generator))
+        self.eps_out.copy_(_scaled_noise(self.eps_out, generator))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``float32 [..., in_features] -> float32 [..., out_features]`` with the current noise sample."""
         if x.dim() == 0 or x.shape[-1] != self.in_features:
             raise NetsError(f"NoisyLinear expects input of shape [*, {self.in_features}], got {list(x.shape)}")
         if not self.noise_enabled:
@@ -62,8 +63,9 @@ class NoisyLinear(nn.Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, noise={self.noise_enabled}"
 
 
-def _scaled_noise(size: int, device: torch.device, generator: torch.Generator | None) -> torch.Tensor:
-    noise = torch.randn(size, device=device, generator=generator)
+def _scaled_noise(like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """``f(e) = sign(e) sqrt(|e|)`` of standard normal ``e``, shaped, typed and placed like ``like``."""
+    noise = torch.randn(like.shape, dtype=like.dtype, device=like.device, generator=generator)
     return noise.sign() * noise.abs().sqrt()
 
 

@@ -25,6 +25,21 @@ def test_noisy_linear_weight_is_factorised_gaussian_formula() -> None:
     torch.testing.assert_close(layer.weight_sigma, torch.full((2, 3), 0.5 / 3**0.5))
 
 
+def test_noisy_noise_is_sign_sqrt_of_gaussian_samples_and_means_start_uniform() -> None:
+    layer = nets.NoisyLinear(400, 300, sigma0=0.5)
+    layer.reset_noise(torch.Generator().manual_seed(3))
+    # The same generator draws eps_in's Gaussians, then eps_out's; f(e) = sign(e) sqrt(|e|) scales each.
+    generator = torch.Generator().manual_seed(3)
+    for eps in (layer.eps_in, layer.eps_out):
+        e = torch.randn(len(eps), generator=generator)
+        torch.testing.assert_close(eps, e.sign() * e.abs().sqrt())
+    # Means ~ U(-1/sqrt(in), 1/sqrt(in)) (Fortunato et al. 2018, section 3.2): bounded, and spread out to the bound.
+    bound = 1 / 400**0.5
+    for mu in (layer.weight_mu, layer.bias_mu):
+        assert mu.abs().max() <= bound and mu.abs().max() > 0.95 * bound
+    torch.testing.assert_close(layer.bias_sigma, torch.full((300,), 0.5 / 20))
+
+
 def test_noisy_noise_is_fixed_until_reset_and_can_be_switched_off() -> None:
     head = nets.QHead(8, 4, hidden=16, noisy=True)
     x = torch.randn(6, 8)
@@ -72,12 +87,30 @@ def test_q_head_shapes_dtypes_and_gradients(hidden: int, dueling: bool, noisy: b
     assert all(p.grad is not None for p in head.parameters())
 
 
-@pytest.mark.parametrize("dueling", [False, True])
-def test_c51_head_gives_a_distribution_per_action(dueling: bool) -> None:
-    head = nets.QHead(16, 4, dueling=dueling, noisy=True, num_atoms=51)
-    probabilities = head(torch.randn(7, 16) * 10).softmax(dim=-1)
-    assert (probabilities >= 0).all()
+def test_c51_head_gives_each_action_its_own_block_of_atom_logits() -> None:
+    # Output unit a * K + k of the stream is atom k of action a, so a softmax over the last dim is
+    # one return distribution per action (not a mix of actions).
+    head = nets.QHead(16, 4, num_atoms=51)
+    x = torch.randn(7, 16)
+    logits = head(x)
+    assert logits.shape == (7, 4, 51)
+    layer = head.advantage
+    for a in range(4):
+        rows = slice(a * 51, (a + 1) * 51)
+        torch.testing.assert_close(logits[:, a], x @ layer.weight[rows].T + layer.bias[rows])
+    probabilities = logits.softmax(dim=-1)
     torch.testing.assert_close(probabilities.sum(dim=-1), torch.ones(7, 4))
+    assert not torch.allclose(probabilities[:, 0], probabilities[:, 1])
+
+
+def test_dueling_c51_head_adds_the_value_logits_to_every_action() -> None:
+    head = nets.QHead(16, 3, dueling=True, num_atoms=5)
+    x = torch.randn(4, 16)
+    value = head.value(x)  # [B, K]
+    advantage = head.advantage(x).view(4, 3, 5)
+    # Rainbow's dueling C51: logits = V + A - mean_a A per atom, then a softmax over atoms.
+    expected = value[:, None, :] + advantage - advantage.mean(dim=1, keepdim=True)
+    torch.testing.assert_close(head(x), expected)
 
 
 @pytest.mark.parametrize("num_atoms", [1, 11])
