@@ -106,7 +106,7 @@ def test_suicide_is_illegal_unless_it_captures():
         game.step(white, torch.tensor([a4]))
     black = position(game, SUICIDES, to_play=0)
     assert game.legal_mask(black)[0, d1]  # filling one's own eye is legal (the group keeps liberties)
-    assert game.legal_mask(black)[0, a4]  # a4 has no liberty of its own but captures a5
+    assert game.legal_mask(black)[0, a4]  # and a4 takes the last liberty of a5
     after = play(game, black, "a4")
     assert int((after.board == 2).sum()) == 0 and int(after.ko[0]) == -1  # not into an eye: no ko
 
