@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 
@@ -107,14 +108,19 @@ def record_video(cfg: DQNConfig, network: torch.nn.Module, video_dir: Path, seed
         import imageio.v2 as imageio
     except ImportError:
         raise RlkitError("recording videos needs imageio: pip install 'rlkit[video]'") from None
-    env = make_env(cfg, 1, seed, vectorization="sync", render_mode="rgb_array")
+    try:
+        env = make_env(cfg, 1, seed, vectorization="sync", render_mode="rgb_array")
+        env.reset(seed=seed)
+        env.render()
+    except gym.error.DependencyNotInstalled as error:
+        raise RlkitError(f"cannot render {cfg.env_id} for a video: {error}") from None
     actor = Actor(network, env.single_action_space.n, 1, next(network.parameters()).device, seed=seed)
     actor.set_exploration_noise(False)
     frames, obs = [], env.reset(seed=seed)[0]
     try:
         while True:
             obs, _, _, _, infos = env.step(actor.act_with_epsilon(obs, cfg.eval_epsilon))
-            frames.append(env.call("render")[0])
+            frames.append(env.render()[0])
             if infos["episode_done"][0]:
                 break
     finally:

@@ -21,6 +21,7 @@ CHAIN_ID = "rlkit-test/DQNChain-v0"
 class ChainEnv(gym.Env):
     """Deterministic 3-step episodes: obs one-hot(t) of width 4, reward 1 when action == t % 2."""
 
+    metadata = {"render_modes": ["rgb_array"]}
     observation_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
     action_space = gym.spaces.Discrete(2)
 
@@ -54,7 +55,7 @@ def one_thread():
 
 
 def small(preset, env_id="CartPole-v1", *extra):
-    return dqn.make_config(preset, env_id, ["total_steps=400", "learning_starts_steps=100", "batch_size=32",
+    return dqn.make_config(preset, env_id, ["total_steps=300", "learning_starts_steps=100", "batch_size=32",
                                             "buffer_size=2000", "log_every_steps=100", *extra])
 
 
@@ -62,7 +63,7 @@ def small(preset, env_id="CartPole-v1", *extra):
 def test_every_preset_trains_on_cartpole(tmp_path, preset):
     cfg = small(preset)
     summary = dqn.train(cfg, Run.create(tmp_path, preset, to_dict(cfg)))
-    assert summary["steps"] == 400 and summary["episodes"] > 5
+    assert summary["steps"] == 300 and summary["episodes"] > 5
     run = Run.open(tmp_path / preset)
     assert (run.plots_dir / "learning_curve.png").is_file()
     records = [line for line in run.metrics_path.read_text().splitlines() if "train/loss" in line]
@@ -91,27 +92,27 @@ def test_atari_smoke(tmp_path, preset):
 @pytest.mark.parametrize("preset", ["dqn", "rainbow"])
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, preset):
     # The chain env is deterministic and its envs end episodes together every 4 vector steps, so
-    # a run resumed at step 296 (37 cycles of 2 envs) sees the same data as an uninterrupted one.
-    cfg = dqn.make_config(preset, "CartPole-v1", ["env_id=" + CHAIN_ID, "num_envs=2", "total_steps=600",
-                                                   "learning_starts_steps=64", "checkpoint_every_steps=296",
+    # a run resumed at step 152 (19 cycles of 2 envs) sees the same data as an uninterrupted one.
+    cfg = dqn.make_config(preset, "CartPole-v1", ["env_id=" + CHAIN_ID, "num_envs=2", "total_steps=320",
+                                                   "learning_starts_steps=40", "checkpoint_every_steps=152",
                                                    "save_replay=true", "buffer_size=1000", "batch_size=16",
-                                                   "eps_decay_steps=400", "target_update_steps=50",
+                                                   "eps_decay_steps=200", "target_update_steps=50",
                                                    "log_every_steps=100"])
     run = Run.create(tmp_path, "run", to_dict(cfg))
     dqn.train(cfg, run)
     uninterrupted = load_checkpoint(run.latest_checkpoint())
     for path in run.checkpoints():
-        if not path.name.endswith("0000000296.pt"):
-            path.unlink()  # as if the run had been killed after its step-296 checkpoint
+        if not path.name.endswith("0000000152.pt"):
+            path.unlink()  # as if the run had been killed after its step-152 checkpoint
     summary = dqn.train(cfg, run, resume=True)
     resumed = load_checkpoint(run.latest_checkpoint())
-    assert summary["steps"] == resumed["step"] == uninterrupted["step"] == 600
+    assert summary["steps"] == resumed["step"] == uninterrupted["step"] == 320
     for key in ("online", "target"):
         for name, value in uninterrupted["learner"][key].items():
             torch.testing.assert_close(resumed["learner"][key][name], value, rtol=0, atol=0)
     assert resumed["learner"]["num_updates"] == uninterrupted["learner"]["num_updates"]
     assert resumed["actor"]["rng"] == uninterrupted["actor"]["rng"]
-    assert resumed["episodes"] == uninterrupted["episodes"] == 2 * 600 // 8
+    assert resumed["episodes"] == uninterrupted["episodes"] == 2 * 320 // 8
     optim_a, optim_b = resumed["learner"]["optimizer"]["state"], uninterrupted["learner"]["optimizer"]["state"]
     for index in optim_b:
         for name, value in optim_b[index].items():
@@ -173,3 +174,21 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     summary = dqn.evaluate(run.path, episodes=3)
     assert summary["episodes"] == 3 and summary["human_normalized"] is None
     assert summary["min"] <= summary["median"] <= summary["max"]
+
+
+@pytest.mark.parametrize("kind", ["dae", "dbn"])
+def test_pretrained_torso_starts_from_the_saved_encoder(tmp_path, kind):
+    import nets
+
+    info = dqn.pretrain("CartPole-v1", tmp_path / f"{kind}.pt", kind=kind, num_obs=256, hidden=[16], latent=8, epochs=1)
+    cfg = dqn.make_config("dqn", "CartPole-v1", [f"pretrained_torso={info['path']}"])
+    network = build_q_network(cfg, (4,), 2)
+    saved = nets.load(info["path"])
+    encoder = saved.torso() if kind == "dbn" else saved.encoder
+    obs = torch.randn(5, 4)
+    torch.testing.assert_close(network.torso(obs), encoder(obs))
+    assert network(obs).shape == (5, 2)
+    with pytest.raises(RlkitError, match=r"encodes 4 inputs.*shape \(4, 84, 84\)"):
+        build_q_network(dataclasses.replace(cfg, env_id="ALE/Pong-v5", torso="mlp"), (4, 84, 84), 6)
+    with pytest.raises(RlkitError, match="pretrained_torso"):
+        build_q_network(dataclasses.replace(cfg, pretrained_torso=str(tmp_path / "missing.pt")), (4,), 2)
