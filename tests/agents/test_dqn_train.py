@@ -21,7 +21,7 @@ CHAIN_ID = "rlkit-test/DQNChain-v0"
 class ChainEnv(gym.Env):
     """Deterministic 3-step episodes: obs one-hot(t) of width 4, reward 1 when action == t % 2."""
 
-    metadata = {"render_modes": ["rgb_array"]}
+    metadata = {"render_modes": ["rgb_array"]}  # noqa: RUF012  (Gymnasium reads it as a class attribute)
     observation_space = gym.spaces.Box(0.0, 1.0, (4,), np.float32)
     action_space = gym.spaces.Discrete(2)
 
