@@ -74,6 +74,7 @@ class LeNet5(nn.Module):
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``float32`` or ``uint8 [B, C, H, W]`` -> class logits ``float32 [B, num_classes]``."""
         check_shape(x, (None, *self.input_shape), "LeNet5")
         return self.classifier(self.features(_as_float_image(x)))
 
@@ -103,6 +104,7 @@ class NatureCNN(nn.Module):
             init_linear(layer, "relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``uint8`` or ``float32 [B, C, 84, 84]`` -> features ``float32 [B, out_features]`` (after a ReLU)."""
         check_shape(x, (None, *self.input_shape), "NatureCNN")
         return self.linear(self.convs(_as_float_image(x)))
 
@@ -140,6 +142,7 @@ class ResidualTower(nn.Module):
         self.blocks = nn.Sequential(*(ResidualBlock(channels) for _ in range(blocks)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``float32 [B, in_channels, H, W]`` -> ``float32 [B, channels, H, W]``."""
         check_shape(x, (None, self.in_channels, None, None), "ResidualTower")
         return self.blocks(self.stem(x))
 
@@ -169,5 +172,6 @@ class PolicyValueNet(nn.Module):
         self.head = PolicyValueHead(channels, height, width, num_actions, value_hidden)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``float32 [B, C, H, W]`` -> (policy logits ``float32 [B, A]``, value ``float32 [B]`` in [-1, 1])."""
         check_shape(x, (None, *self.input_shape), "PolicyValueNet")
         return self.head(self.tower(x))

@@ -176,5 +176,6 @@ class PolicyValueHead(nn.Module):
         )
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``float32 [B, C, H, W]`` -> (policy logits ``float32 [B, A]``, value ``float32 [B]`` in [-1, 1])."""
         check_shape(features, (None, *self.shape), "PolicyValueHead")
         return self.policy(features), self.value(features).squeeze(-1)

@@ -110,6 +110,7 @@ class LinearUnit(nn.Module):
         nn.init.zeros_(self.linear.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``float32 [B, F] -> float32 [B, O]``."""
         check_shape(x, (None, self.linear.in_features), "LinearUnit")
         return self.linear(x)
 

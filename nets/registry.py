@@ -84,7 +84,7 @@ def build(spec: Mapping[str, Any]) -> nn.Module:
     if not isinstance(spec, Mapping) or "type" not in spec:
         raise NetsError(f"a model spec is a dict with a 'type' key, got {spec!r}; types: {registered_types()}")
     name = spec["type"]
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in _REGISTRY:
         raise NetsError(f"unknown model type {name!r}; registered types: {registered_types()}")
     cls = _REGISTRY[name]
     arguments = {key: value for key, value in spec.items() if key != "type"}

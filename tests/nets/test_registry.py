@@ -93,6 +93,8 @@ def test_unknown_type_lists_registered_types() -> None:
         nets.build({"type": "transformer"})
     with pytest.raises(nets.NetsError, match="'type' key"):
         nets.build({"in_features": 3})
+    with pytest.raises(nets.NetsError, match=r"unknown model type \['mlp'\]; registered types"):
+        nets.build({"type": ["mlp"]})
 
 
 def test_bad_arguments_name_the_accepted_ones() -> None:
