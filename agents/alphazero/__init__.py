@@ -13,7 +13,7 @@ over B games at once with one network call per simulation. Roles for distributed
 from .agent import load_agent, make_game, make_network, network_evaluator
 from .arena import EloTable, MatchResult, elo_from_score, make_openings, play_match
 from .config import PRESETS, AlphaZeroConfig, make_config, preset_names
-from .evaluate import CheckpointEvaluator, evaluate_player
+from .evaluate import CheckpointEvaluator, arena, evaluate_player
 from .gumbel import gumbel_search
 from .learner import Learner
 from .mcts import SearchOutput, puct_search
@@ -36,6 +36,7 @@ __all__ = [
     "Samples",
     "SearchOutput",
     "SelfPlayWorker",
+    "arena",
     "elo_from_score",
     "evaluate_player",
     "gumbel_search",

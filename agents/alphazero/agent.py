@@ -21,19 +21,22 @@ from .config import AlphaZeroConfig, check_config
 from .gumbel import gumbel_search
 from .mcts import Evaluator, SearchOutput, puct_search, select_actions
 
+INFERENCE_DTYPES = ("float32", "bfloat16")
+
 __all__ = [
-    "resolve_device",
+    "INFERENCE_DTYPES",
+    "choose_actions",
+    "load_agent",
     "make_game",
     "make_network",
     "network_evaluator",
+    "resolve_device",
     "run_search",
-    "choose_actions",
-    "load_agent",
 ]
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" -> cuda when available, else cpu; asking for cuda without one is an error."""
+    """ "auto" -> cuda when available, else cpu; asking for cuda without one is an error."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -53,16 +56,24 @@ def make_network(cfg: AlphaZeroConfig, game: BoardGame) -> nets.PolicyValueNet:
     return net.to(game.device)
 
 
-def network_evaluator(net: torch.nn.Module, game: BoardGame) -> Evaluator:
+def network_evaluator(net: torch.nn.Module, game: BoardGame, dtype: str = "float32") -> Evaluator:
     """An evaluator for the search: states [B] -> (logits float32 [B, A], value float32 [B]).
 
     Puts `net` in eval mode (BatchNorm uses its running statistics, so a position's value does
-    not depend on the other positions in the batch)."""
+    not depend on the rest of the batch) and in channels-last layout, which runs the 3x3 convs
+    on small boards 1.5-3x faster on CPUs. `dtype="bfloat16"` runs the network under autocast,
+    another ~2x on CPUs with AVX512-BF16 and on GPUs, at about 3 significant digits.
+    """
+    if dtype not in INFERENCE_DTYPES:
+        raise RlkitError(f"inference dtype {dtype!r} is not supported; choose from: {', '.join(INFERENCE_DTYPES)}")
     net.eval()
+    net.to(memory_format=torch.channels_last)
+    use_bfloat16 = dtype == "bfloat16"
 
     def evaluate(states: State) -> tuple[torch.Tensor, torch.Tensor]:
-        with torch.inference_mode():
-            logits, value = net(game.observation(states))
+        observation = game.observation(states).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), torch.autocast(game.device.type, dtype=torch.bfloat16, enabled=use_bfloat16):
+            logits, value = net(observation)
         return logits.float(), value.float()
 
     return evaluate

@@ -8,14 +8,14 @@ expected score 1 / (1 + 10^(-d/400)).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 
 from envs.boards import NO_ACTION, BoardGame, State
 
-__all__ = ["MatchResult", "play_match", "make_openings", "elo_from_score", "EloTable"]
+__all__ = ["EloTable", "MatchResult", "elo_from_score", "make_openings", "play_match"]
 
 Player = Callable[[BoardGame, State], torch.Tensor]
 
@@ -127,9 +127,10 @@ class EloTable:
                     games[key] = games.get(key, 0.0) + 1.0
                 points[p] += 0.5
                 points[self.anchor] += 0.5
-        strength = {p: 1.0 for p in points}
+        players = list(points)
+        strength = dict.fromkeys(players, 1.0)
         for _ in range(iterations):
-            for p in strength:
+            for p in players:
                 denominator = sum(n / (strength[p] + strength[q]) for (x, q), n in games.items() if x == p)
                 strength[p] = max(points[p], 1e-9) / denominator if denominator else strength[p]
             scale = strength[self.anchor]

@@ -4,10 +4,11 @@ an Elo table over checkpoints, and (Connect Four) the share of solver-optimal mo
 from __future__ import annotations
 
 import copy
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
+import envs.boards
 from envs.boards import BoardGame, State
 
 from .agent import make_game
@@ -15,7 +16,25 @@ from .arena import EloTable, MatchResult, make_openings, play_match
 from .config import AlphaZeroConfig
 from .players import MCTSPlayer, make_player
 
-__all__ = ["CheckpointEvaluator", "evaluate_player", "random_positions", "optimal_move_share"]
+__all__ = ["CheckpointEvaluator", "arena", "evaluate_player", "optimal_move_share", "random_positions"]
+
+
+def arena(
+    game_name: str,
+    player_a: str,
+    player_b: str,
+    num_openings: int = 10,
+    num_simulations: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    game_size: int = 0,
+) -> MatchResult:
+    """Match between two named players (see `make_player`: reference names or checkpoint paths)
+    over `num_openings` openings, each played with both colours."""
+    game = envs.boards.make(game_name, device=device, **({"size": game_size} if game_size else {}))
+    a = make_player(player_a, game, num_simulations, seed)
+    b = make_player(player_b, game, num_simulations, seed + 1)
+    return play_match(game, a, b, make_openings(game, num_openings, seed))
 
 
 def evaluate_player(
@@ -83,8 +102,9 @@ class CheckpointEvaluator:
         metrics: dict[str, float | str] = {}
         results = evaluate_player(self.game, agent, self.config.eval_opponents, self.openings, self.config.seed)
         if self.previous is not None:
-            results[self.previous[0]] = play_match(self.game, agent, MCTSPlayer(self.previous[1], self.config),
-                                                   self.openings)
+            results[self.previous[0]] = play_match(
+                self.game, agent, MCTSPlayer(self.previous[1], self.config), self.openings
+            )
         for opponent, result in results.items():
             self.elo.add(name, opponent, result)
             key = "previous" if self.previous is not None and opponent == self.previous[0] else opponent

@@ -19,7 +19,7 @@ from envs.boards import BoardGame, State
 
 from .mcts import ROOT, Evaluator, SearchOutput, Tree, child_stats, new_tree, run_simulations
 
-__all__ = ["gumbel_search", "considered_visit_sequence", "completed_qvalues"]
+__all__ = ["completed_qvalues", "considered_visit_sequence", "gumbel_search"]
 
 
 @lru_cache(maxsize=64)
@@ -91,8 +91,12 @@ def _interior_select(tree: Tree, node: torch.Tensor, value_scale: float, maxvisi
 
 
 def _score_considered(
-    considered_visit: torch.Tensor, gumbel: torch.Tensor, logits: torch.Tensor, sigma_q: torch.Tensor,
-    visits: torch.Tensor, legal: torch.Tensor,
+    considered_visit: torch.Tensor,
+    gumbel: torch.Tensor,
+    logits: torch.Tensor,
+    sigma_q: torch.Tensor,
+    visits: torch.Tensor,
+    legal: torch.Tensor,
 ) -> torch.Tensor:
     """float32 [B, A]: g + logits + sigma(q) for legal actions with exactly `considered_visit` (long [B]) visits."""
     scores = (gumbel + logits + sigma_q).clamp(min=-1e9)

@@ -15,8 +15,8 @@ backup a plain addition and stays correct for games where a player may move twic
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 
@@ -26,14 +26,14 @@ __all__ = [
     "ROOT",
     "UNVISITED",
     "Evaluator",
-    "Tree",
     "SearchOutput",
-    "new_tree",
-    "run_simulations",
+    "Tree",
     "child_stats",
+    "dirichlet_noise",
+    "new_tree",
     "puct_search",
     "puct_select",
-    "dirichlet_noise",
+    "run_simulations",
     "select_actions",
 ]
 

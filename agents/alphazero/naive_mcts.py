@@ -21,7 +21,7 @@ __all__ = ["naive_puct_search"]
 
 
 class _Node:
-    __slots__ = ("state", "to_play", "terminal", "value", "prior", "legal", "children", "visits", "value_sum")
+    __slots__ = ("children", "legal", "prior", "state", "terminal", "to_play", "value", "value_sum", "visits")
 
     def __init__(self, game: BoardGame, evaluator: Evaluator, state: State):
         self.state = state

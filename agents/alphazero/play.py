@@ -8,7 +8,7 @@ is asked again with the reason. `input_fn`/`print_fn` make the session scriptabl
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

@@ -18,7 +18,7 @@ from rlkit.errors import RlkitError
 from .agent import load_agent, network_evaluator, run_search
 from .config import AlphaZeroConfig
 
-__all__ = ["MCTSPlayer", "PolicyPlayer", "make_player", "REFERENCE_PLAYERS"]
+__all__ = ["REFERENCE_PLAYERS", "MCTSPlayer", "PolicyPlayer", "make_player"]
 
 
 def _over_running(game: BoardGame, state: State, choose) -> torch.Tensor:
@@ -38,7 +38,7 @@ class MCTSPlayer:
         self.num_simulations = num_simulations or config.eval_simulations
 
     def __call__(self, game: BoardGame, state: State) -> torch.Tensor:
-        evaluator = network_evaluator(self.net, game)
+        evaluator = network_evaluator(self.net, game, self.config.inference_dtype)
 
         def choose(roots: State) -> torch.Tensor:
             output = run_search(

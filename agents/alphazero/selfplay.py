@@ -20,7 +20,7 @@ from envs.boards import NO_ACTION
 from .agent import choose_actions, make_game, make_network, network_evaluator, run_search
 from .config import AlphaZeroConfig
 
-__all__ = ["Samples", "SelfPlayWorker", "ReplayWindow"]
+__all__ = ["ReplayWindow", "Samples", "SelfPlayWorker"]
 
 
 @dataclass
@@ -35,13 +35,13 @@ class Samples:
         return self.value.shape[0]
 
     @staticmethod
-    def cat(parts: list["Samples"]) -> "Samples":
+    def cat(parts: list[Samples]) -> Samples:
         return Samples(*(torch.cat([getattr(p, f) for p in parts]) for f in ("observation", "policy", "value")))
 
-    def index(self, idx: torch.Tensor) -> "Samples":
+    def index(self, idx: torch.Tensor) -> Samples:
         return Samples(self.observation[idx], self.policy[idx], self.value[idx])
 
-    def to(self, device: torch.device) -> "Samples":
+    def to(self, device: torch.device) -> Samples:
         return Samples(self.observation.to(device), self.policy.to(device), self.value.to(device))
 
     def state_dict(self) -> dict[str, torch.Tensor]:
@@ -55,7 +55,7 @@ class SelfPlayWorker:
         self.config = config
         self.game = make_game(config)
         self.net = make_network(config, self.game).eval()
-        self.evaluator = network_evaluator(self.net, self.game)
+        self.evaluator = network_evaluator(self.net, self.game, config.inference_dtype)
         self.generator = torch.Generator().manual_seed(seed)
         self.weights_version = -1
 
@@ -168,6 +168,7 @@ class ReplayWindow:
 
     def load_state_dict(self, state: dict) -> None:
         self._chunks = deque(
-            (chunk["games"], Samples(chunk["observation"], chunk["policy"], chunk["value"])) for chunk in state["chunks"]
+            (chunk["games"], Samples(chunk["observation"], chunk["policy"], chunk["value"]))
+            for chunk in state["chunks"]
         )
         self._all = None

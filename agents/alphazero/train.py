@@ -48,8 +48,15 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
     if resume:
         counters = _restore(run, learner, worker, replay, evaluator, sampler)
 
-    log = MetricsLogger(run.path, total=config.iterations, unit="iter", desc=f"alphazero {config.game}",
-                        show=SHOW, start=counters["iteration"], progress=progress)
+    log = MetricsLogger(
+        run.path,
+        total=config.iterations,
+        unit="iter",
+        desc=f"alphazero {config.game}",
+        show=SHOW,
+        start=counters["iteration"],
+        progress=progress,
+    )
     with log:
         for iteration in range(counters["iteration"], config.iterations):
             if iteration % config.weights_sync_iterations == 0:
@@ -85,8 +92,12 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
             if counters["iteration"] % config.checkpoint_every_iterations == 0 or last:
                 state = _checkpoint(config, counters, learner, worker, replay, evaluator, sampler)
                 run.save_checkpoint(counters["iteration"], state)
-    plot_metrics(run.metrics_path, ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
-                 run.plots_dir / "elo.png", title=f"AlphaZero {config.game}")
+    plot_metrics(
+        run.metrics_path,
+        ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
+        run.plots_dir / "elo.png",
+        title=f"AlphaZero {config.game}",
+    )
     return log.latest
 
 

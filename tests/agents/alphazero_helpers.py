@@ -10,7 +10,7 @@ import nets
 from envs.boards import NO_ACTION, BoardGame, State
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def ttt_value(board: tuple[int, ...], to_play: int) -> int:
     """Exact minimax value of a tic-tac-toe position for the player to move (+1, 0, -1)."""
     lines = [(0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6)]

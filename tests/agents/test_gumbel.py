@@ -83,8 +83,9 @@ def test_visits_and_targets(game):
 
 
 def test_considers_at_most_k_actions(game):
-    out = gumbel_search(game, uniform_evaluator(game), game.reset(4), 8, max_considered=2,
-                        generator=torch.Generator().manual_seed(1))
+    out = gumbel_search(
+        game, uniform_evaluator(game), game.reset(4), 8, max_considered=2, generator=torch.Generator().manual_seed(1)
+    )
     assert ((out.visit_counts > 0).sum(dim=1) == 2).all()
     assert out.visit_counts.max(dim=1).values.tolist() == [4.0] * 4
 

@@ -104,8 +104,9 @@ def test_root_noise_is_seeded(game):
     roots = State.cat([game.reset(1), game.from_moves(["b2"])])
 
     def run(seed):
-        out = puct_search(game, evaluator, roots, 30, dirichlet_fraction=0.25,
-                          generator=torch.Generator().manual_seed(seed))
+        out = puct_search(
+            game, evaluator, roots, 30, dirichlet_fraction=0.25, generator=torch.Generator().manual_seed(seed)
+        )
         return out.visit_counts
 
     assert torch.equal(run(0), run(0))

@@ -63,8 +63,10 @@ def test_replay_window_keeps_recent_games():
     assert set(batch.value.tolist()) == {2.0, 3.0}
     again = ReplayWindow(capacity_games=10)
     again.load_state_dict(replay.state_dict())
-    assert torch.equal(again.sample(50, torch.Generator().manual_seed(1)).value,
-                       replay.sample(50, torch.Generator().manual_seed(1)).value)
+    assert torch.equal(
+        again.sample(50, torch.Generator().manual_seed(1)).value,
+        replay.sample(50, torch.Generator().manual_seed(1)).value,
+    )
 
 
 class _FixedNet(torch.nn.Module):

@@ -1,0 +1,116 @@
+"""Simulations per second of rlkit's batched MCTS against a one-game-at-a-time recursive PUCT search.
+
+Both search Connect Four with the same residual policy-value network (5 blocks x 64 channels,
+random weights: speed does not depend on what the network knows). The batched search runs
+B games at once with one network call per simulation; the baseline (`agents.alphazero.naive_mcts`,
+the textbook design of most Python AlphaZero code) searches one game, one network call per leaf.
+
+    python scripts/bench_mcts.py --json
+    python scripts/bench_mcts.py --batches 1 64 256 --devices cpu cuda --dtype bfloat16
+
+The last line with --json is one JSON object: sims_per_s[device][batch], baseline_sims_per_s,
+and speedup_cpu_b256 (batched at B=256 on the CPU over the baseline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+import envs.boards
+import nets
+from agents.alphazero.agent import network_evaluator
+from agents.alphazero.mcts import puct_search
+from agents.alphazero.naive_mcts import naive_puct_search
+
+
+def _network(game, device: str) -> torch.nn.Module:
+    torch.manual_seed(0)
+    channels, height, width = game.observation_shape
+    return nets.PolicyValueNet(channels, height, width, game.num_actions, channels=64, blocks=5).to(device)
+
+
+def _synchronize(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def batched_rate(device: str, batch: int, simulations: int, dtype: str, repeats: int) -> float:
+    """Simulations per second summed over the batch (best of `repeats` timed searches after a warm-up)."""
+    game = envs.boards.make("connect4", device=device)
+    evaluator = network_evaluator(_network(game, device), game, dtype)
+    roots = game.reset(batch)
+    puct_search(game, evaluator, roots, 2)  # warm-up: allocator, kernels, autocast caches
+    best = 0.0
+    for _ in range(repeats):
+        _synchronize(device)
+        start = time.perf_counter()
+        puct_search(game, evaluator, roots, simulations)
+        _synchronize(device)
+        best = max(best, batch * simulations / (time.perf_counter() - start))
+    return best
+
+
+def baseline_rate(simulations: int, repeats: int) -> float:
+    """Simulations per second of the recursive one-game search on the CPU (float32, plain layout)."""
+    game = envs.boards.make("connect4")
+    net = _network(game, "cpu").eval()
+
+    def evaluate(state):
+        with torch.inference_mode():
+            return net(game.observation(state))
+
+    root = game.reset(1)
+    naive_puct_search(game, evaluate, root, 2)
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        naive_puct_search(game, evaluate, root, simulations)
+        best = max(best, simulations / (time.perf_counter() - start))
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256, 1024])
+    parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="cuda is skipped when absent")
+    parser.add_argument("--simulations", type=int, default=32, help="simulations per search (per game)")
+    parser.add_argument("--baseline-simulations", type=int, default=200)
+    parser.add_argument(
+        "--dtype", default="bfloat16", choices=["float32", "bfloat16"], help="network dtype inside the batched search"
+    )
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 = one core, the fair default)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    devices = [d for d in args.devices if d == "cpu" or torch.cuda.is_available()]
+    baseline = baseline_rate(args.baseline_simulations, args.repeats)
+    print(f"baseline (recursive, one game, cpu): {baseline:,.0f} sims/s")
+    rates: dict[str, dict[str, float]] = {}
+    for device in devices:
+        rates[device] = {}
+        for batch in args.batches:
+            rate = batched_rate(device, batch, args.simulations, args.dtype, args.repeats)
+            rates[device][str(batch)] = round(rate, 1)
+            print(f"batched {device} B={batch:<5} {rate:>12,.0f} sims/s  ({rate / baseline:.1f}x baseline)")
+    summary = {
+        "game": "connect4",
+        "network": "PolicyValueNet 5 blocks x 64 channels",
+        "simulations_per_search": args.simulations,
+        "dtype": args.dtype,
+        "threads": args.threads,
+        "sims_per_s": rates,
+        "baseline_sims_per_s": round(baseline, 1),
+        "speedup_cpu_b256": round(rates["cpu"]["256"] / baseline, 2) if "256" in rates.get("cpu", {}) else None,
+    }
+    if args.json:
+        print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
