@@ -269,16 +269,23 @@ def _make_native(env_id: str, num_envs: int, protocol: AtariProtocol, gym_kwargs
 def choose_vectorization(vectorization: str, num_envs: int, protocol: AtariProtocol | None) -> str:
     """The vectorisation `make` uses: `vectorization` itself unless it is "auto".
 
-    "auto" never picks "native": ale-py's `AtariVectorEnv` is faster (its preprocessing is C++ and it
-    steps envs in threads) but cannot run the `dqn` protocol exactly. It presses FIRE only at a game's
-    start, not after a lost life, and the step after a life-loss signal plays its action instead of
-    being the next-step reset every other env gives (see `NativeAtariProtocol`). Measured with
-    `scripts/bench_envs.py` on the shared 2-core VM (dqn preset, Pong, agent steps/s, three runs at
-    load 4-14 from other users, so +-50%): native 1.6k/1.7k/0.8k at N=1 and 3.9k/3.2k/0.9k at N=2,
-    sync 1.8k/1.5k/1.0k and 2.2k/1.1k/1.0k. Between the two that follow the protocol, sync wins at
-    N=1 in every run (no inter-process traffic); async (one process per env) won at N=4 in two runs
-    of three (1.9k/2.5k/0.9k vs sync 1.7k/1.2k/1.0k) and at N=8 in all (2.2k/1.1k/2.7k vs
-    1.9k/1.1k/1.0k), while N=2 was a draw. With a single CPU there is nothing to run in parallel.
+    "auto" never picks "native": ale-py's `AtariVectorEnv` is fast (C++ preprocessing, envs stepped in
+    threads) but cannot run the `dqn` protocol exactly. It presses FIRE only at a game's start, not
+    after a lost life, and the step after a life-loss signal plays its action instead of being the
+    next-step reset every other env gives (see `NativeAtariProtocol`).
+
+    Between sync and async, measured with `scripts/bench_envs.py` (dqn preset, Pong, thousands of
+    agent steps/s in four runs on the shared 2-core VM at load 4-15 from other users, so +-50%; the
+    first three ran Gymnasium's own SyncVectorEnv, before `LeanSyncVectorEnv`):
+
+        N   sync                 async                native (for reference)
+        1   1.8 1.5 1.0 2.1      1.3 1.1 0.8 1.4      1.6 1.7 0.8 2.0
+        2   2.2 1.1 1.0 1.3      1.6 1.3 0.6 1.2      3.9 3.2 0.9 2.0
+        4   1.7 1.2 1.0 1.9      1.9 2.5 0.9 1.5      1.1 1.9 1.8 4.2
+        8   1.9 1.1 1.0 1.8      2.2 1.1 2.7 4.8      1.4 0.9 1.1 2.9
+
+    Sync wins at N=1 and mostly at N=2 (no inter-process traffic); async (one process per env) wins
+    at N=8 and splits N=4. With a single CPU there is nothing to run in parallel.
     """
     if vectorization == "native" and protocol is None:
         raise RlkitError("vectorization='native' is ale-py's preprocessed Atari env: it needs a preset")
