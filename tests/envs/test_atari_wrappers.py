@@ -55,8 +55,9 @@ def test_life_loss_signals_without_resetting_the_game(vectorization):
         assert infos["lives"][0] == 4 and infos["episode_frame_number"][0] > frame
 
 
-def test_life_losses_and_one_episode_per_game():
-    env = envs.make("ALE/Breakout-v5", num_envs=2, preset="dqn", seed=1)
+@pytest.mark.parametrize("vectorization", ["sync", "native"])
+def test_life_losses_and_one_episode_per_game(vectorization):
+    env = envs.make("ALE/Breakout-v5", num_envs=2, preset="dqn", seed=1, vectorization=vectorization)
     actions = random_actions(env)
     life_losses = np.zeros(2, dtype=int)
     games = np.zeros(2, dtype=int)
@@ -100,10 +101,18 @@ def test_noop_starts_vary_the_first_frame():
     assert ale_of(machado).getEpisodeFrameNumber() == 0
 
 
-def test_reward_clipping_learns_signs_and_reports_the_real_score():
+@pytest.mark.parametrize("vectorization", ["sync", "native"])
+def test_reward_clipping_learns_signs_and_reports_the_real_score(vectorization):
     # Space Invaders pays 5-30 per invader; fire_reset off so that every reward reaches the learner
     def run(clip_rewards):
-        env = envs.make("ALE/SpaceInvaders-v5", preset="dqn", seed=2, fire_reset=False, clip_rewards=clip_rewards)
+        env = envs.make(
+            "ALE/SpaceInvaders-v5",
+            preset="dqn",
+            seed=2,
+            fire_reset=False,
+            clip_rewards=clip_rewards,
+            vectorization=vectorization,
+        )
         actions = random_actions(env, seed=3)
         rewards = []
         while True:
@@ -171,3 +180,13 @@ def test_frame_stack_is_oldest_first():
     np.testing.assert_array_equal(obs[:, 0, 0], [0, 1, 2])
     obs[:] = 9  # the returned stack is a copy
     assert env.step(0)[0][:, 0, 0].tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("vectorization", ["sync", "native"])
+def test_frame_cap_truncates_and_is_reported_as_truncation(vectorization):
+    env = envs.make("ALE/Pong-v5", preset="dqn", max_episode_frames=400, vectorization=vectorization)
+    noops = constant_actions(env, 0)
+    _, _, terminated, truncated, infos = step_until(env, lambda term, infos: infos["episode_done"][0], noops, 200)
+    assert truncated[0] and not terminated[0]
+    assert infos["episode_truncated"][0] and not infos["episode_terminated"][0]
+    assert infos["episode_length"][0] <= 100  # 400 frames at 4 per step, minus the no-op start
