@@ -1,5 +1,7 @@
 """envs.make: shapes, presets, errors, next-step autoreset and the real-episode statistics."""
 
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -199,3 +201,12 @@ def test_preset_settings_are_overridden_by_protocol_names():
     env = envs.make("ALE/Pong-v5", preset="dqn", repeat_action_probability=0.25, frame_stack=2)
     assert env.single_observation_space.shape == (2, 84, 84)
     assert env.unwrapped.envs[0].unwrapped.ale.getFloat("repeat_action_probability") == pytest.approx(0.25)
+
+
+def test_video_without_imageio_says_what_to_install(tmp_path, monkeypatch):
+    from envs.video import VideoWriter
+
+    monkeypatch.setitem(sys.modules, "imageio", None)  # makes `import imageio...` raise ImportError
+    monkeypatch.setitem(sys.modules, "imageio.v2", None)
+    with pytest.raises(RlkitError, match=r"pip install 'rlkit\[video\]'"):
+        VideoWriter(tmp_path / "x.mp4")
