@@ -128,6 +128,6 @@ def record_video(cfg: DQNConfig, network: torch.nn.Module, video_dir: Path, seed
         env.close()
     video_dir.mkdir(parents=True, exist_ok=True)
     path = video_dir / f"{cfg.env_id.split('/')[-1]}-seed{seed}.mp4"
-    imageio.mimwrite(path, frames, fps=30 if is_atari(cfg.env_id) else 50)
+    imageio.mimwrite(path, frames, fps=30 if is_atari(cfg.env_id) else 50, macro_block_size=1)
     return path
 
