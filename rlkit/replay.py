@@ -10,110 +10,67 @@ of its env's ring, ``k = frame_stack``::
      transitions:          -, ..., -, a_0                   a_1                        -
 
 so 1M slots of 84x84 uint8 frames cost 7.06 GB plus 16 bytes of per-slot fields (33
-with PER; ``nbytes``), and ``capacity`` counts slots: about ``capacity`` transitions minus ``k``
-per episode. The observation of the transition in slot ``s`` is the stack of slots
-``s - k + 1 .. s``; it never mixes episodes because every episode begins with the reset
-stack the env returned (Gymnasium's ``FrameStackObservation`` repeats the reset frame
-there, so frames before an episode's first one repeat that frame), and slots are
-written in order per env, so episodes of different envs never interleave.
+with PER; ``nbytes``), and ``capacity`` counts slots (frames): about ``capacity``
+transitions minus ``k`` per episode. Stacks lie on the first axis, oldest frame first, as
+Gymnasium's ``FrameStackObservation`` gives them. The observation of the transition in
+slot ``s`` is the stack of slots ``s - k + 1 .. s``; it never mixes episodes because every
+episode begins with the reset stack the env returned (``FrameStackObservation`` repeats the
+reset frame there), and slots are written in order per env, so episodes of different
+envs never interleave.
 
 Validity. A transition is sampled only once its n-step window is complete (n steps
 recorded, or fewer that end its episode): the last n - 1 steps of an unfinished episode
 wait, they are never sampled with a shorter window. Writing a slot retires the
-transitions whose stacks begin on the overwritten frames (the written slot and the
-k - 1 after it), so no stack crosses the write head. With prioritised replay a sum
-tree holds ``priority ** alpha`` for valid transitions and 0 for the rest; uniform
-replay rejection-samples slots against a validity mask.
+transitions whose stacks hold the overwritten frame (the written slot and the k - 1 after
+it); the transitions before it, whose windows could reach that frame, were retired
+earlier, when their own slots were overwritten. So no sampled stack crosses the write
+head. With prioritised replay a sum tree holds ``priority ** alpha`` for valid
+transitions and 0 for the rest (:mod:`rlkit.priorities`); uniform replay
+rejection-samples slots against a validity mask.
 
-n-step targets. ``reward = sum_{j<m} gamma**j r_{t+j}`` and ``next_obs`` is the
-observation m steps on, where m <= n stops at the episode's last step; ``discount`` is
-``gamma**m``, or 0 when a real termination ended the window. A time-limit truncation
-keeps ``gamma**m`` and ``next_obs`` is the true final observation, so it bootstraps.
+n-step targets (:func:`rlkit.replay_batch.n_step_targets`): a window stops at its
+episode's last step; a termination gives discount 0, a time-limit truncation bootstraps
+from the true final observation.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from rlkit.errors import RlkitError
-from rlkit.sumtree import SumTree
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
+from rlkit.priorities import ProportionalPriorities
+from rlkit.replay_batch import Batch, SequenceBatch, n_step_targets, sequence_mask
 
 __all__ = ["Batch", "ReplayBuffer", "SequenceBatch"]
 
 _OBS_DTYPES = {torch.uint8: np.uint8, torch.float32: np.float32}
 # Cap on one round of candidate draws in uniform rejection sampling, to bound memory when few slots are valid.
 _MAX_DRAWS = 1 << 18
-# Everything state_dict saves besides counters: the per-slot storage and the per-env write state.
+# Everything state_dict saves besides counters and priorities: the per-slot storage and the per-env write state.
 _SAVED_ARRAYS = (
-    "frames", "action", "reward", "terminated", "truncated", "has_transition", "valid", "priority",
+    "frames", "action", "reward", "terminated", "truncated", "has_transition", "valid",
     "head", "episode_first", "episode_over",
 )  # fmt: skip
-# Stale leaves allowed before the sum tree is refreshed without waiting for a sample, so no
-# single refresh (and no sample after a long run of adds) pays for more than this many.
-_MAX_STALE = 4096
 
 
-class _TensorBatch:
-    """Moves every tensor field to a device in one call."""
+def _as_array(x, name: str, shape: tuple[int, ...] | None = None, dtype=None, same_kind: bool = False) -> np.ndarray:
+    """A torch tensor (any device) or array-like as a NumPy array, checked against ``shape`` when given.
 
-    def to(self, device: torch.device | str, non_blocking: bool = False) -> Self:
-        return type(self)(**{f.name: getattr(self, f.name).to(device, non_blocking=non_blocking) for f in fields(self)})
-
-
-@dataclass(frozen=True)
-class Batch(_TensorBatch):
-    """A batch of n-step transitions (CPU tensors).
-
-    obs, next_obs: ``[B, *obs_shape]`` in the buffer's obs dtype; action: long ``[B]``;
-    reward: float32 ``[B]`` discounted n-step return; discount: float32 ``[B]``,
-    ``gamma ** m`` or 0 after a termination; weight: float32 ``[B]`` importance weights
-    divided by their batch max (ones without PER); index: long ``[B]`` slot ids for
-    ``update_priorities``.
+    :param same_kind: refuse a cast to ``dtype`` across kinds (float observations into a uint8 buffer
+        would silently truncate to 0 and 1).
     """
-
-    obs: torch.Tensor
-    action: torch.Tensor
-    reward: torch.Tensor
-    discount: torch.Tensor
-    next_obs: torch.Tensor
-    weight: torch.Tensor
-    index: torch.Tensor
-
-
-@dataclass(frozen=True)
-class SequenceBatch(_TensorBatch):
-    """A batch of T-step sequences for recurrent Q-networks (CPU tensors).
-
-    obs: ``[B, T + 1, *obs_shape]`` (after the last real step it repeats the last real
-    observation); action: long ``[B, T]``; reward: float32 ``[B, T]`` one-step rewards;
-    terminated: bool ``[B, T]``; discount: float32 ``[B, T]``, gamma or 0 after a
-    termination; mask: bool ``[B, T]``, False once the episode the sequence started in
-    has ended or has not been recorded yet (masked steps hold zeros); index: long ``[B]``.
-    """
-
-    obs: torch.Tensor
-    action: torch.Tensor
-    reward: torch.Tensor
-    terminated: torch.Tensor
-    discount: torch.Tensor
-    mask: torch.Tensor
-    index: torch.Tensor
-
-
-def _as_array(x, name: str, shape: tuple[int, ...] | None = None, dtype=None) -> np.ndarray:
-    """A torch tensor (any device) or array-like as a NumPy array, checked against ``shape`` when given."""
     array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     if shape is not None and array.shape != shape:
         raise RlkitError(f"replay buffer: {name} has shape {tuple(array.shape)}, expected {shape}")
+    if same_kind and not np.can_cast(array.dtype, dtype, casting="same_kind"):
+        raise RlkitError(
+            f"replay buffer: {name} has dtype {array.dtype}, which a buffer of {np.dtype(dtype)} observations cannot "
+            "store without losing values; pass obs_dtype=torch.float32 for float observations"
+        )
     return array if dtype is None else array.astype(dtype, copy=False)
 
 
@@ -173,7 +130,6 @@ class ReplayBuffer:
         self.eps = float(eps)
         self.capacity = slots_per_env * num_envs
         self._slots_per_env = slots_per_env
-        self._gamma_powers = self.gamma ** np.arange(n_step + 1)
 
         # Per-slot storage, flat over envs: slot id = env * C + (step % C).
         frame_shape = obs_shape[1:] if frame_stack > 1 else obs_shape
@@ -184,18 +140,13 @@ class ReplayBuffer:
         self._truncated = np.zeros(self.capacity, dtype=bool)
         self._has_transition = np.zeros(self.capacity, dtype=bool)
         self._valid = np.zeros(self.capacity, dtype=bool)
-        self._priority = np.zeros(self.capacity if prioritized else 0, dtype=np.float64)
-        self._tree = SumTree(self.capacity) if prioritized else None
-        # Slots whose tree leaf (priority if valid, else 0) is out of date; refreshed in one batch before sampling.
-        self._stale: list[np.ndarray] = []
-        self._num_stale = 0
+        self._priorities = ProportionalPriorities(self._valid, alpha, eps) if prioritized else None
 
         # Per-env write state, counted in steps (slots written since construction).
         self._head = np.zeros(num_envs, dtype=np.int64)
         self._episode_first = np.zeros(num_envs, dtype=np.int64)
         self._episode_over = np.ones(num_envs, dtype=bool)
         self._num_valid = 0
-        self._max_priority = 1.0
         self._rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -205,7 +156,8 @@ class ReplayBuffer:
     @property
     def nbytes(self) -> int:
         """Bytes of memory the buffer holds (all slots, whether written yet or not)."""
-        return sum(a.nbytes for a in self._arrays().values()) + (self._tree.nbytes if self._tree is not None else 0)
+        storage = sum(a.nbytes for name, a in self._arrays().items() if name != "priority")
+        return storage + (self._priorities.nbytes if self._priorities is not None else 0)
 
     def add(self, obs, action, reward, terminated, truncated, next_obs, priority=None, active=None) -> None:
         """Record one vector-env step for all N envs (torch tensors or arrays).
@@ -225,14 +177,14 @@ class ReplayBuffer:
         :param active: optional bool ``[N]``, the envs whose step is a transition; the rows
             of the others are ignored (e.g. the autoreset step of Gymnasium's NEXT_STEP mode).
         """
-        n = self.num_envs
+        n, frame_dtype = self.num_envs, self._frames.dtype
         rows = [
-            _as_array(obs, "obs", (n, *self.obs_shape)),
+            _as_array(obs, "obs", (n, *self.obs_shape), frame_dtype, same_kind=True),
             _as_array(action, "action", (n,), np.int64),
             _as_array(reward, "reward", (n,), np.float32),
             _as_array(terminated, "terminated", (n,), bool),
             _as_array(truncated, "truncated", (n,), bool),
-            _as_array(next_obs, "next_obs", (n, *self.obs_shape)),
+            _as_array(next_obs, "next_obs", (n, *self.obs_shape), frame_dtype, same_kind=True),
             None if priority is None else _as_array(priority, "priority", (n,), np.float64),
         ]
         envs = np.arange(n)
@@ -255,8 +207,8 @@ class ReplayBuffer:
         self._terminated[slot] = terminated
         self._truncated[slot] = truncated
         self._has_transition[slot] = True
-        if self.prioritized:
-            self._priority[slot] = self._max_priority if priority is None else self._scale(priority)
+        if self._priorities is not None:
+            self._priorities.assign(slot, priority)
 
         newest = next_obs[:, -1] if self.frame_stack > 1 else next_obs
         self._write_frames(envs, newest[:, None])
@@ -283,21 +235,10 @@ class ReplayBuffer:
         A slot rewritten between ``sample`` and this call (adds in between, as in Ape-X)
         passes the priority on to its new transition.
         """
-        if not self.prioritized:
+        if self._priorities is None:
             raise RlkitError("update_priorities needs a buffer built with prioritized=True")
         index = _as_array(index, "index", dtype=np.int64)
-        scaled = self._scale(_as_array(priority, "priority", index.shape, np.float64))
-        self._priority[index] = scaled
-        self._mark_stale(index.copy())  # the caller may reuse its index tensor before the next sample
-
-    def _scale(self, priority: np.ndarray) -> np.ndarray:
-        """``(|p| + eps) ** alpha``, remembering the largest for new transitions."""
-        scaled = (np.abs(priority.astype(np.float64)) + self.eps) ** self.alpha
-        if not np.isfinite(scaled).all():
-            # One NaN would poison every sum above it and all later sampling.
-            raise RlkitError(f"priorities must be finite, got {priority[~np.isfinite(scaled)][:5].tolist()}")
-        self._max_priority = max(self._max_priority, float(scaled.max(initial=0.0)))
-        return scaled
+        self._priorities.update(index, _as_array(priority, "priority", index.shape, np.float64))
 
     def _slot(self, env: np.ndarray, step: np.ndarray) -> np.ndarray:
         """Slot ids of ``step`` (any shape) in the rings of ``env`` (broadcastable)."""
@@ -316,22 +257,8 @@ class ReplayBuffer:
         """Mark distinct ``slot`` ids (int ``[M]``) sampleable or not, keeping the count in step."""
         self._num_valid += (slot.size if valid else 0) - int(np.count_nonzero(self._valid[slot]))
         self._valid[slot] = valid
-        if self._tree is not None:
-            self._mark_stale(slot)
-
-    def _mark_stale(self, slot: np.ndarray) -> None:
-        """Queue leaves ``slot`` (int ``[M]``) for the next batched tree refresh."""
-        self._stale.append(slot)
-        self._num_stale += slot.size
-        if self._num_stale > _MAX_STALE:
-            self._refresh_tree()
-
-    def _refresh_tree(self) -> None:
-        """Bring the stale leaves up to date in one batched update (adds between samples share one propagation)."""
-        if self._stale:
-            slot = np.concatenate(self._stale)
-            self._stale, self._num_stale = [], 0
-            self._tree.update(slot, np.where(self._valid[slot], self._priority[slot], 0.0))
+        if self._priorities is not None:
+            self._priorities.mark(slot)
 
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
         """Sample ``batch_size`` n-step transitions: proportionally to priority with PER, else uniformly.
@@ -339,12 +266,8 @@ class ReplayBuffer:
         :param beta: importance-sampling exponent; weights are ``(len(self) * P(i)) ** -beta`` over their max.
         """
         self._check_can_sample(batch_size)
-        if self.prioritized:
-            self._refresh_tree()
-            slot = self._tree.sample(batch_size, self._rng)
-            probability = self._tree.get(slot) / self._tree.total
-            weight = (self._num_valid * probability) ** -beta
-            weight = (weight / weight.max()).astype(np.float32)
+        if self._priorities is not None:
+            slot, weight = self._priorities.sample(batch_size, self._num_valid, beta, self._rng)
         else:
             slot = self._sample_uniform(batch_size)
             weight = np.ones(batch_size, dtype=np.float32)
@@ -352,19 +275,14 @@ class ReplayBuffer:
         env = slot // self._slots_per_env
         position = slot % self._slots_per_env
         window = self._slot(env[:, None], position[:, None] + np.arange(self.n_step))
-        # Step j belongs to the window while no earlier step ended the episode.
-        ended = self._terminated[window] | self._truncated[window]
-        inside = np.ones_like(ended)
-        inside[:, 1:] = np.logical_and.accumulate(~ended[:, :-1], axis=1)
-        length = inside.sum(axis=1)
-        reward = (np.where(inside, self._reward[window], 0.0) * self._gamma_powers[: self.n_step]).sum(axis=1)
-        terminal = (self._terminated[window] & inside).any(axis=1)
-        discount = np.where(terminal, 0.0, self._gamma_powers[length])
+        reward, discount, length = n_step_targets(
+            self._reward[window], self._terminated[window], self._truncated[window], self.gamma
+        )
         return Batch(
             obs=self._stacks(env, position),
             action=torch.from_numpy(self._action[slot]),
-            reward=torch.from_numpy(reward.astype(np.float32)),
-            discount=torch.from_numpy(discount.astype(np.float32)),
+            reward=torch.from_numpy(reward),
+            discount=torch.from_numpy(discount),
             next_obs=self._stacks(env, position + length),
             weight=torch.from_numpy(weight),
             index=torch.from_numpy(slot),
@@ -378,10 +296,7 @@ class ReplayBuffer:
         start = slot % self._slots_per_env
         window = self._slot(env[:, None], start[:, None] + np.arange(seq_len))
         # The newest slot of every ring has no transition yet, so the mask ends before the write head.
-        recorded = self._has_transition[window]
-        goes_on = recorded & ~(self._terminated[window] | self._truncated[window])
-        mask = recorded.copy()
-        mask[:, 1:] &= np.logical_and.accumulate(goes_on[:, :-1], axis=1)
+        mask = sequence_mask(self._has_transition[window], self._terminated[window] | self._truncated[window])
         length = mask.sum(axis=1)
         terminated = self._terminated[window] & mask
         obs_steps = start[:, None] + np.minimum(np.arange(seq_len + 1), length[:, None])
@@ -432,7 +347,10 @@ class ReplayBuffer:
         return {**layout, "obs_shape": list(self.obs_shape), "obs_dtype": str(self.obs_dtype)}
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, f"_{name}") for name in _SAVED_ARRAYS}
+        """The saved arrays by name; ``priority`` is empty without PER."""
+        arrays = {name: getattr(self, f"_{name}") for name in _SAVED_ARRAYS}
+        arrays["priority"] = self._priorities.priority if self._priorities is not None else np.zeros(0)
+        return arrays
 
     def state_dict(self) -> dict:
         """Everything needed to resume sampling exactly: tensors, ints and floats only.
@@ -446,7 +364,7 @@ class ReplayBuffer:
             "config": self._config(),
             "arrays": {name: torch.from_numpy(array) for name, array in self._arrays().items()},
             "num_valid": self._num_valid,
-            "max_priority": self._max_priority,
+            "max_priority": self._priorities.max_priority if self._priorities is not None else 1.0,
             "rng_state": torch.frombuffer(bytearray(rng_state), dtype=torch.uint8),
         }
 
@@ -459,7 +377,7 @@ class ReplayBuffer:
         for name, array in self._arrays().items():
             np.copyto(array, state["arrays"][name].numpy())
         self._num_valid = int(state["num_valid"])
-        self._max_priority = float(state["max_priority"])
         self._rng.bit_generator.state = json.loads(bytes(state["rng_state"].numpy()).decode())
-        if self._tree is not None:
-            self._mark_stale(np.arange(self.capacity))
+        if self._priorities is not None:
+            self._priorities.max_priority = float(state["max_priority"])
+            self._priorities.mark_all()

@@ -314,7 +314,10 @@ def play_script(buf: ReplayBuffer, num_adds: int, seed: int, autoreset_rows: boo
 
 
 def expected_transitions(buf: ReplayBuffer, steps: dict[int, Step]) -> dict[int, tuple]:
-    """Reference n-step targets of the transitions that should be sampleable: action -> (obs, return, discount, next)."""
+    """Reference n-step targets of the transitions that should be sampleable.
+
+    Returns action -> (obs, n-step return, discount, next obs).
+    """
     k, n, gamma = buf.frame_stack, buf.n_step, buf.gamma
     slots_per_env = buf.capacity // buf.num_envs
     by_episode, expected = {}, {}
@@ -407,6 +410,9 @@ def test_bad_input_raises_clear_errors():
         buf.sample(4)
     with pytest.raises(RlkitError, match=r"obs has shape \(1, 1\), expected \(2, 1\)"):
         buf.add(torch.zeros(1, 1), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2, 1))
+    pixels = ReplayBuffer(100, (1,), num_envs=2)  # uint8 observations
+    with pytest.raises(RlkitError, match=r"obs has dtype float32, .* uint8 observations cannot store"):
+        pixels.add(torch.rand(2, 1), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.rand(2, 1))
     with pytest.raises(RlkitError, match="prioritized=True"):
         buf.update_priorities(torch.tensor([0]), torch.tensor([1.0]))
     per = filled_buffer(4, prioritized=True)
