@@ -1,5 +1,6 @@
 """Vectorised acting: one batched network call per step for all N envs, epsilon-greedy or noisy.
 
+Also the two choices the acting side makes once per run: the env a config describes and the device.
 Exploration randomness comes from the actor's own ``numpy`` generator (seeded, checkpointed), so
 a resumed run draws the same actions as an uninterrupted one.
 """
