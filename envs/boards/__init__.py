@@ -17,7 +17,7 @@ from rlkit.errors import RlkitError
 
 from .base import NO_ACTION, BoardGame, IllegalMoveError, State
 
-__all__ = ["GAMES", "make", "game_names", "BoardGame", "State", "NO_ACTION", "IllegalMoveError"]
+__all__ = ["GAMES", "NO_ACTION", "BoardGame", "IllegalMoveError", "State", "game_names", "make"]
 
 # name -> "module:Class"; modules import on first use so one game's import cost is not everyone's
 GAMES: dict[str, str] = {

@@ -33,7 +33,8 @@ import torch
 
 from rlkit.errors import RlkitError
 
-from .base import BoardGame, State, column_letters
+from .base import BoardGame, State
+from .notation import column_letters, square_action, square_name
 
 __all__ = ["Go", "GroupInfo"]
 
@@ -326,11 +327,9 @@ class Go(BoardGame):
     def _parse(self, text: str) -> int:
         if text == "pass":
             return self.pass_action
-        col, row = column_letters(self.width, skip_i=True).index(text[0]), int(text[1:]) - 1
-        return self.width * row + col if 0 <= row < self.height else -1
+        return square_action(text, self.width, skip_i=True)  # the board is stored with rank 1 first
 
     def _format(self, action: int) -> str:
         if action == self.pass_action:
             return "pass"
-        row, col = divmod(action, self.width)
-        return column_letters(self.width, skip_i=True)[col] + str(row + 1)
+        return square_name(action, self.width, skip_i=True)

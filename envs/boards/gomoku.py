@@ -17,65 +17,11 @@ import torch
 
 from rlkit.errors import RlkitError
 
-from .base import BoardGame, State, column_letters
-from .lines import line_table
+from .base import BoardGame, State
+from .lines import completes_line, lines_through_cells
+from .notation import square_action, square_name
 
-__all__ = ["Gomoku", "completes_line", "lines_through_cells", "square_action", "square_name"]
-
-
-def lines_through_cells(height: int, width: int, k: int) -> torch.Tensor:
-    """int32 [H*W, k, M]: for every cell, the M k-cell lines that contain it; entry [c, j, m] is
-    the flat index of the j-th cell of the m-th line through cell c.
-
-    Cells lying on fewer than M lines repeat one of their own lines, which leaves an `any`
-    over lines unchanged, so no sentinel cell is needed. Requires k <= max(height, width).
-    """
-    lines = line_table(height, width, k)
-    per_cell: list[list[int]] = [[] for _ in range(height * width)]
-    for index, line in enumerate(lines.tolist()):
-        for cell in line:
-            per_cell[cell].append(index)
-    most = max(len(p) for p in per_cell)
-    padded = [p + [p[0]] * (most - len(p)) for p in per_cell]
-    # k-major, so the "every cell of a line" test below is k - 1 ANDs of [B, M] slices,
-    # measured about twice as fast as an `all` over a short trailing dimension
-    return lines[torch.tensor(padded)].transpose(1, 2).int().contiguous()
-
-
-def completes_line(
-    flat_board: torch.Tensor, cell_lines: torch.Tensor, cells: torch.Tensor, stone: torch.Tensor
-) -> torch.Tensor:
-    """bool [B]: some line through `cells` (long [B]) is full of `stone` (int8 [B]).
-
-    flat_board: int8 [B, H*W]; cell_lines: the table of `lines_through_cells`.
-    """
-    batch, k, m = cells.shape[0], cell_lines.shape[1], cell_lines.shape[2]
-    lines = cell_lines.index_select(0, cells).view(batch, k * m)
-    mine = (flat_board.gather(1, lines) == stone[:, None]).view(batch, k, m)
-    full = mine[:, 0]
-    for j in range(1, k):
-        full = full & mine[:, j]
-    return full.any(dim=1)
-
-
-def square_action(text: str, size: int, rows_from_bottom: bool) -> int:
-    """Action (row * size + column) of a square written "e5" on a size x size board.
-
-    Raises ValueError for anything else; `rows_from_bottom` says whether row number 1 is
-    the bottom row (Gomoku) or the top row (Hex).
-    """
-    col = column_letters(size).index(text[0])
-    number = int(text[1:])
-    if not 1 <= number <= size:
-        raise ValueError(f"row {number} is off the board")
-    row = size - number if rows_from_bottom else number - 1
-    return row * size + col
-
-
-def square_name(action: int, size: int, rows_from_bottom: bool) -> str:
-    """The "e5" name of an action; inverse of `square_action`."""
-    row, col = divmod(action, size)
-    return column_letters(size)[col] + str(size - row if rows_from_bottom else row + 1)
+__all__ = ["Gomoku"]
 
 
 class Gomoku(BoardGame):
@@ -126,10 +72,10 @@ class Gomoku(BoardGame):
         )
 
     def _parse(self, text: str) -> int:
-        return square_action(text, self.size, rows_from_bottom=True)
+        return square_action(text, self.size, row1_is_index0=False)
 
     def _format(self, action: int) -> str:
-        return square_name(action, self.size, rows_from_bottom=True)
+        return square_name(action, self.size, row1_is_index0=False)
 
     def _row_label(self, r: int) -> str:
         return str(self.size - r)

@@ -23,7 +23,7 @@ import torch
 from rlkit.errors import RlkitError
 
 from .base import BoardGame, State
-from .gomoku import square_action, square_name
+from .notation import square_action, square_name
 
 __all__ = ["Hex"]
 
@@ -122,7 +122,7 @@ class Hex(BoardGame):
         return "\n".join([letters, *shifted, *status, goals])
 
     def _parse(self, text: str) -> int:
-        return square_action(text, self.size, rows_from_bottom=False)
+        return square_action(text, self.size)
 
     def _format(self, action: int) -> str:
-        return square_name(action, self.size, rows_from_bottom=False)
+        return square_name(action, self.size)

@@ -20,6 +20,7 @@ import torch
 from rlkit.errors import RlkitError
 
 from .base import BoardGame, State
+from .notation import square_action, square_name
 
 __all__ = ["Othello"]
 
@@ -157,10 +158,9 @@ class Othello(BoardGame):
     def _parse(self, text: str) -> int:
         if text == "pass":
             return PASS
-        col, row = "abcdefgh".index(text[0]), int(text[1:]) - 1
-        return SIZE * row + col if 0 <= row < SIZE else -1
+        return square_action(text, SIZE)
 
     def _format(self, action: int) -> str:
         if action == PASS:
             return "pass"
-        return "abcdefgh"[action % SIZE] + str(action // SIZE + 1)
+        return square_name(action, SIZE)

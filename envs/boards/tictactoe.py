@@ -6,6 +6,7 @@ import torch
 
 from .base import BoardGame, State
 from .lines import line_table, lines_won
+from .notation import square_action, square_name
 
 __all__ = ["TicTacToe"]
 
@@ -52,8 +53,7 @@ class TicTacToe(BoardGame):
         # "b2" (column letter, row number from the top) or a digit 1-9 counted like a phone pad
         if len(text) == 1 and text.isdigit():
             return int(text) - 1
-        col, row = "abc".index(text[0]), int(text[1:]) - 1
-        return 3 * row + col if 0 <= row < 3 else -1
+        return square_action(text, 3)
 
     def _format(self, action: int) -> str:
-        return "abc"[action % 3] + str(action // 3 + 1)
+        return square_name(action, 3)
