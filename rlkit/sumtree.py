@@ -24,13 +24,11 @@ must not be sampled.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from rlkit.errors import RlkitError
 
-__all__ = ["BRANCHING", "SumTree", "time_sample_update_ms"]
+__all__ = ["BRANCHING", "SumTree"]
 
 BRANCHING = 32
 
@@ -79,6 +77,10 @@ class SumTree:
         A repeated index takes one of its values (NumPy's fancy assignment), so pass each
         index once when the values differ.
         """
+        value = np.asarray(value, dtype=np.float64)
+        # A negative or NaN leaf would corrupt every sum above it and misdirect all later searches.
+        if not (np.isfinite(value).all() and value.min(initial=0.0) >= 0.0):
+            raise RlkitError(f"SumTree leaves must be finite and >= 0, got {value[~(value >= 0)][:5].tolist()}")
         node = np.asarray(index, dtype=np.int64)
         self._levels[-1][node] = value
         for depth in range(len(self._levels) - 2, -1, -1):
@@ -116,19 +118,3 @@ class SumTree:
         segment = total / batch_size
         prefix = (np.arange(batch_size) + rng.random(batch_size)) * segment
         return self.find(prefix)
-
-
-def time_sample_update_ms(capacity: int = 1_000_000, batch_size: int = 32, repeats: int = 2000, seed: int = 0) -> float:
-    """Mean wall-clock milliseconds for one prioritised ``sample`` of ``batch_size`` plus its priority ``update``.
-
-    Measured on a tree of ``capacity`` random priorities, the work a prioritised DQN
-    learner does per step on top of gathering the transitions.
-    """
-    rng = np.random.default_rng(seed)
-    tree = SumTree(capacity)
-    tree.update(np.arange(capacity), rng.random(capacity) + 1e-3)
-    new_priorities = rng.random((repeats, batch_size)) + 1e-3
-    start = time.perf_counter()
-    for priorities in new_priorities:
-        tree.update(tree.sample(batch_size, rng), priorities)
-    return (time.perf_counter() - start) * 1e3 / repeats

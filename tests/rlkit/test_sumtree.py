@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import chisquare
 
 from rlkit.errors import RlkitError
-from rlkit.sumtree import SumTree, time_sample_update_ms
+from rlkit.sumtree import SumTree
 
 
 def brute_force_find(leaves: np.ndarray, prefix: np.ndarray) -> np.ndarray:
@@ -79,7 +79,7 @@ def test_bad_input_raises():
         SumTree(0)
     with pytest.raises(RlkitError, match="all zero"):
         SumTree(4).sample(2, np.random.default_rng(0))
-
-
-def test_timing_helper_runs_on_a_small_tree():
-    assert time_sample_update_ms(capacity=1000, batch_size=8, repeats=5) > 0.0
+    tree = SumTree(4)
+    with pytest.raises(RlkitError, match=r"finite and >= 0, got \[-1.0, nan\]"):
+        tree.update(np.array([0, 1, 2]), np.array([1.0, -1.0, np.nan]))
+    assert tree.total == 0.0  # nothing written
