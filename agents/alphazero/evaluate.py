@@ -4,7 +4,6 @@ an Elo table over checkpoints, and (Connect Four) the share of solver-optimal mo
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 import torch
 
@@ -16,7 +15,14 @@ from .arena import EloTable, MatchResult, make_openings, play_match
 from .config import AlphaZeroConfig
 from .players import MCTSPlayer, make_player
 
-__all__ = ["CheckpointEvaluator", "arena", "evaluate_player", "optimal_move_share", "random_positions"]
+__all__ = [
+    "CheckpointEvaluator",
+    "arena",
+    "connect4_optimal_moves",
+    "evaluate_player",
+    "optimal_move_share",
+    "random_positions",
+]
 
 
 def arena(
@@ -61,21 +67,22 @@ def random_positions(game: BoardGame, count: int, min_moves: int, max_moves: int
     return State.cat(found)
 
 
-def optimal_move_share(
-    game: BoardGame, player, positions: State, optimal_moves: Callable[[State], torch.Tensor]
-) -> float:
-    """Share of `positions` where `player`'s move is among `optimal_moves(positions)` (bool [B, A])."""
+def optimal_move_share(game: BoardGame, player, positions: State, optimal: torch.Tensor) -> float:
+    """Share of `positions` where `player`'s move is optimal; `optimal` is bool [B, A]."""
     actions = player(game, positions)
-    return float(optimal_moves(positions).gather(1, actions[:, None]).float().mean())
+    return float(optimal.gather(1, actions[:, None]).float().mean())
 
 
-def _connect4_optimal_moves() -> Callable[[State], torch.Tensor] | None:
-    """The Connect Four solver's optimal-move mask, when `envs.connect4_solver` is installed."""
-    try:
-        from envs.connect4_solver import optimal_move_mask
-    except ImportError:
-        return None
-    return optimal_move_mask
+def connect4_optimal_moves(game: BoardGame, positions: State) -> torch.Tensor:
+    """bool [B, A]: the moves that keep each position's game-theoretic value, by the exact solver."""
+    from envs.connect4_solver import Connect4Solver  # numba-compiled search; imported only when needed
+
+    solver = Connect4Solver()
+    optimal = torch.zeros(positions.batch_size, game.num_actions, dtype=torch.bool)
+    for i in range(positions.batch_size):
+        _, moves, _ = solver.solve(game, positions, i)
+        optimal[i, moves] = True
+    return optimal.to(game.device)
 
 
 class CheckpointEvaluator:
@@ -92,8 +99,11 @@ class CheckpointEvaluator:
         self.openings = make_openings(self.game, config.eval_openings, seed=config.seed)
         self.elo = EloTable(anchor="random")
         self.previous: tuple[str, torch.nn.Module] | None = None
-        self.optimal_moves = _connect4_optimal_moves() if config.game == "connect4" else None
-        self.positions = random_positions(self.game, 200, 10, 30, seed=config.seed) if self.optimal_moves else None
+        self.positions: State | None = None
+        self.optimal: torch.Tensor | None = None
+        if config.game == "connect4":  # the issue's test set: positions with 10 to 30 stones
+            self.positions = random_positions(self.game, 200, 10, 30, seed=config.seed)
+            self.optimal = connect4_optimal_moves(self.game, self.positions)
 
     def evaluate(self, net: torch.nn.Module, name: str) -> dict[str, float | str]:
         """`eval/` metrics of checkpoint `name`: score against each opponent, its Elo, optimal-move share."""
@@ -113,8 +123,8 @@ class CheckpointEvaluator:
         ratings = self.elo.ratings()
         metrics["eval/elo"] = ratings[name]
         metrics["eval/elo_table"] = {player: round(r, 1) for player, r in ratings.items()}
-        if self.optimal_moves is not None:
-            metrics["eval/optimal_moves"] = optimal_move_share(self.game, agent, self.positions, self.optimal_moves)
+        if self.optimal is not None:
+            metrics["eval/optimal_moves"] = optimal_move_share(self.game, agent, self.positions, self.optimal)
         self.previous = (name, snapshot)
         return metrics
 

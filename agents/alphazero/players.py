@@ -66,9 +66,9 @@ class PolicyPlayer:
 
 
 def _solver(seed: int):
-    from envs.connect4_solver import Connect4SolverPlayer  # written separately; absent in some checkouts
+    from envs.connect4_solver import Connect4SolverPlayer  # numba-compiled search; imported only when needed
 
-    return Connect4SolverPlayer()
+    return Connect4SolverPlayer(seed=seed)
 
 
 REFERENCE_PLAYERS = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
@@ -9,6 +11,8 @@ import envs.boards
 from agents.alphazero import arena, load_agent, make_config, make_player, play, train
 from agents.alphazero.agent import make_game, make_network
 from agents.alphazero.config import PRESETS
+from agents.alphazero.learner import Learner
+from agents.alphazero.selfplay import SelfPlayWorker
 from rlkit.config import to_dict
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
@@ -17,7 +21,7 @@ from rlkit.runs import Run, save_checkpoint
 torch.set_num_threads(1)
 
 TINY = [
-    "channels=8", "blocks=1", "num_simulations=6", "games_per_iteration=4", "parallel_games=4",
+    "channels=8", "blocks=1", "num_simulations=4", "games_per_iteration=4", "parallel_games=4",
     "batch_size=16", "updates_per_iteration=2", "eval_every_iterations=2", "eval_simulations=4",
     "eval_opponents=random", "eval_openings=2", "checkpoint_every_iterations=2",
 ]  # fmt: skip
@@ -137,6 +141,17 @@ def test_presets_build_a_network_for_their_game(game_name):
     net = make_network(cfg, game).eval()
     logits, value = net(game.observation(game.reset(2)))
     assert logits.shape == (2, game.num_actions) and value.shape == (2,)
+
+
+@pytest.mark.parametrize("game_name", [g for g in PRESETS if g != "tictactoe"])
+def test_selfplay_and_learning_run_on_every_game(game_name):
+    tiny = ["channels=4", "blocks=1", "num_simulations=2", "parallel_games=1", "device=cpu"]
+    cfg = make_config(game_name, tiny)
+    samples, stats = SelfPlayWorker(cfg, seed=0).play(1)
+    game = make_game(cfg)
+    assert samples.policy.shape[1] == game.num_actions and len(samples) % stats["positions"] == 0
+    metrics = Learner(cfg).update(samples.index(torch.arange(min(16, len(samples)))))
+    assert math.isfinite(metrics["train/loss"])
 
 
 def test_config_errors():

@@ -42,7 +42,7 @@ def test_positions_are_what_the_tests_claim(game):
     assert all(int(game.step(win3, torch.tensor([a])).winner[0]) < 0 for a in move_values(win3))
 
 
-@pytest.mark.parametrize("make_evaluator, sims", [(perfect_evaluator, 30), (uniform_evaluator, 300)])
+@pytest.mark.parametrize("make_evaluator, sims", [(perfect_evaluator, 30), (uniform_evaluator, 200)])
 def test_finds_wins_and_blocks(game, make_evaluator, sims):
     evaluator = make_evaluator(game)
     for moves, good in (
@@ -135,9 +135,10 @@ def test_golden_tree(game):
     assert out.visit_counts[0].tolist() == [0.0] * 7 + [2.0, 1.0]
 
 
+@pytest.mark.slow
 def test_uniform_search_never_loses_to_perfect_player(game):
     def searcher(g, states):
-        return puct_search(g, uniform_evaluator(g), states, 1000).action
+        return puct_search(g, uniform_evaluator(g), states, 2000).action
 
     # Value 0 everywhere: only finished games inform the search, so it needs enough simulations
     # to see the deepest tic-tac-toe traps (after X a1, every O reply but b2 loses in 5 plies).
