@@ -150,4 +150,4 @@ class LinearUnit(nn.Module):
             squared_error = sum(self._delta_rule_update(x[i], target[i], lr) * len(i) for i in order.split(batch_size))
             losses.append(squared_error / len(x))
         # One host read for the whole run instead of one per batch.
-        return torch.stack(losses).tolist()
+        return torch.stack(losses).tolist() if losses else []
