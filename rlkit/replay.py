@@ -238,6 +238,8 @@ class ReplayBuffer:
         if self._priorities is None:
             raise RlkitError("update_priorities needs a buffer built with prioritized=True")
         index = _as_array(index, "index", dtype=np.int64)
+        if index.size and not (0 <= index.min() and index.max() < self.capacity):
+            raise RlkitError(f"priority index out of range [0, {self.capacity}): pass the index of a sampled Batch")
         self._priorities.update(index, _as_array(priority, "priority", index.shape, np.float64))
 
     def _slot(self, env: np.ndarray, step: np.ndarray) -> np.ndarray:
@@ -290,6 +292,8 @@ class ReplayBuffer:
 
     def sample_sequences(self, batch_size: int, seq_len: int) -> SequenceBatch:
         """Sample ``batch_size`` sequences of ``seq_len`` (T) one-step transitions, starts drawn uniformly."""
+        if seq_len < 1:
+            raise RlkitError(f"seq_len must be >= 1, got {seq_len}")
         self._check_can_sample(batch_size)
         slot = self._sample_uniform(batch_size)
         env = slot // self._slots_per_env

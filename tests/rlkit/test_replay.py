@@ -415,6 +415,10 @@ def test_bad_input_raises_clear_errors():
         pixels.add(torch.rand(2, 1), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.zeros(2), torch.rand(2, 1))
     with pytest.raises(RlkitError, match="prioritized=True"):
         buf.update_priorities(torch.tensor([0]), torch.tensor([1.0]))
+    with pytest.raises(RlkitError, match="seq_len must be >= 1, got 0"):
+        filled_buffer(4).sample_sequences(2, seq_len=0)
     per = filled_buffer(4, prioritized=True)
+    with pytest.raises(RlkitError, match=r"priority index out of range \[0, 32\)"):
+        per.update_priorities(torch.tensor([0, 32]), torch.tensor([1.0, 1.0]))
     with pytest.raises(RlkitError, match=r"finite, got \[nan\]"):
         per.update_priorities(torch.tensor([0, 1]), torch.tensor([1.0, float("nan")]))
