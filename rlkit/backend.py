@@ -27,10 +27,11 @@ or a fault drill); a second driver on the same run name fails instead of sharing
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Self
 
 from rlkit.errors import RlkitError
 
@@ -39,6 +40,9 @@ __all__ = ["Done", "ParameterStore", "RayOptions", "UpdateSchedule", "WorkerGrou
 AGENTS = ("dqn", "alphazero")
 # Weight probes a restarting worker may miss (each lands on the dying incarnation) before it counts as dead again.
 _PROBE_ATTEMPTS = 5
+_CLOSE_TIMEOUT_S = 10.0
+_RESTART_COUNTED = -1  # pid placeholder: the restart under way is counted already
+_CRASH = -1  # probe attempt placeholder: a crash call, not a weights probe
 
 
 @dataclass
@@ -138,10 +142,12 @@ class WorkerGroup:
     def __init__(self, ray, worker_cls: type, worker_args: Callable[[int], tuple], options: RayOptions,
                  store: ParameterStore, name: str) -> None:
         options.check()
+        if store.ref is None:
+            raise ValueError("publish the first weights in the ParameterStore before starting workers")
         self._ray = ray
         self.options = options
         self.store = store
-        remote_cls = ray.remote(worker_cls)
+        remote_cls = ray.remote(_with_incarnation(worker_cls))
         resources = {"num_cpus": options.cpus_per_worker, "num_gpus": options.gpus_per_worker,
                      "max_restarts": options.max_restarts, "max_task_retries": 0}
         self.names = [f"{name}-{i}" for i in range(options.num_workers)]
@@ -154,15 +160,21 @@ class WorkerGroup:
             raise RlkitError(f"cannot start workers {self.names[0]}...: {err}; is this run already training?") \
                 from None
         self.alive = set(range(options.num_workers))
-        # Workers back from a restart take work again only once a weights probe has reached them.
-        self.ready = set(self.alive)
+        # A worker takes work once a weights probe has reached it: at start (so that every worker is
+        # up before the first requests go out) and after each restart.
+        self.ready: set[int] = set()
         self.failures = [0] * options.num_workers
         self.restarts = 0
+        self.last_error = ""
         self._sent_version = [-1] * options.num_workers
         # A worker's incarnation: requests queued on a dead one fail together and count as one death.
         self._epoch = [0] * options.num_workers
         self._pending: dict[Any, tuple[int, tuple, int]] = {}  # ref -> (worker, request, epoch)
         self._probes: dict[Any, tuple[int, int]] = {}  # ref -> (worker, probes sent since the failure)
+        # Process id of each worker's incarnation: a change reveals a restart no request saw.
+        self._pids: list[int | None] = [None] * options.num_workers
+        for worker in self.alive:
+            self._probe(worker, 0)
 
     @property
     def num_alive(self) -> int:
@@ -189,9 +201,14 @@ class WorkerGroup:
                     # Calls on one actor run in submission order: the request below sees these weights.
                     handle.set_weights.remote(self.store.ref, self.store.version)
                     self._sent_version[worker] = self.store.version
-                self._pending[getattr(handle, method).remote(*request)] = (worker, request, self._epoch[worker])
+                self._pending[handle.rlkit_call.remote(method, *request)] = (worker, request, self._epoch[worker])
                 submitted += 1
         return submitted
+
+    def wait_ready(self, timeout_s: float | None = None) -> None:
+        """Block until every live worker holds the current weights (constructors done, e.g. torch imported)."""
+        while self.ready != self.alive:
+            self.wait(timeout_s)
 
     def wait(self, timeout_s: float | None = None) -> list[Done]:
         """Block until at least one request finishes (or ``timeout_s`` passes); return all finished ones.
@@ -222,51 +239,75 @@ class WorkerGroup:
 
         worker, request, epoch = self._pending.pop(ref)
         try:
-            return Done(worker, request, value=self._ray.get(ref))
+            value = self._observe(worker, self._ray.get(ref))
+            return Done(worker, request, value=value)
         except RayActorError as err:
-            reason = f"worker {worker} died: {str(err).splitlines()[0][:200]}"
+            reason, crashed = f"worker {worker} died: {_first_line(err)}", True
         except RayTaskError as err:
-            reason = f"worker {worker} raised: {str(err.cause if err.cause else err).splitlines()[0][:200]}"
-            if epoch == self._epoch[worker]:
-                # The worker's state is suspect after an exception (e.g. a CUDA error): start it afresh.
-                self._ray.kill(self.handles[worker], no_restart=False)
+            reason, crashed = f"worker {worker} raised: {_first_line(err.cause or err)}", False
         if epoch == self._epoch[worker]:
-            self._on_failure(worker)
+            self.last_error = reason
+            self._on_failure(worker, crashed)
         return Done(worker, request, error=reason)
 
-    def _on_failure(self, worker: int) -> None:
+    def _observe(self, worker: int, reply: tuple[int, bool, Any]) -> Any:
+        """Unpack a reply; count a restart that no failed request revealed (the worker was killed
+        between requests or while starting: Ray delivered the next call to the new incarnation)."""
+        pid, reconstructed, value = reply
+        known, self._pids[worker] = self._pids[worker], pid
+        if known != _RESTART_COUNTED and ((known is None and reconstructed) or (known is not None and known != pid)):
+            self.failures[worker] += 1
+            self.restarts += 1
+            self._sent_version[worker] = -1  # a silent restart may have missed the newest weights
+        return value
+
+    def _on_failure(self, worker: int, crashed: bool = True) -> None:
+        """Count a failure; restart the worker (the weights probe follows) or drop it when out of restarts."""
+        self._pids[worker] = _RESTART_COUNTED
         self._epoch[worker] += 1
         self.failures[worker] += 1
         self.ready.discard(worker)
         if self.options.max_restarts != -1 and self.failures[worker] > self.options.max_restarts:
             self.alive.discard(worker)
-        else:
-            self.restarts += 1
+            self._ray.kill(self.handles[worker], no_restart=True)
+            return
+        self.restarts += 1
+        if crashed:
             self._probe(worker, 1)
+        else:
+            # The worker's state is suspect after an exception (e.g. a CUDA error): make it crash so Ray
+            # restarts it, and probe once the crash is seen (ray.kill would race with the probe).
+            self._probes[self.handles[worker].rlkit_crash.remote()] = (worker, _CRASH)
 
     def _probe(self, worker: int, attempt: int) -> None:
         """Send the current weights; a restarted actor starts from its constructor's weights."""
         self._sent_version[worker] = self.store.version
-        self._probes[self.handles[worker].set_weights.remote(self.store.ref, self.store.version)] = (worker, attempt)
+        probe = self.handles[worker].rlkit_call.remote("set_weights", self.store.ref, self.store.version)
+        self._probes[probe] = (worker, attempt)
 
     def _collect_probe(self, ref) -> None:
         from ray.exceptions import RayActorError
 
         worker, attempt = self._probes.pop(ref)
+        if attempt == _CRASH:
+            self._probe(worker, 1)
+            return
         try:
-            self._ray.get(ref)
+            self._observe(worker, self._ray.get(ref))
             self.ready.add(worker)
-        except RayActorError:
-            # Landed on the dying incarnation (a kill is asynchronous): ask the restarted one.
-            if attempt < _PROBE_ATTEMPTS:
+        except RayActorError as err:
+            # After a restart a probe can land on the dying incarnation (a kill is asynchronous): ask
+            # the restarted one. The first probe failing means the worker died before taking work.
+            if 0 < attempt < _PROBE_ATTEMPTS:
                 self._probe(worker, attempt + 1)
             else:
+                self.last_error = f"worker {worker} died: {_first_line(err)}"
                 self._on_failure(worker)
 
     def _check_alive(self) -> None:
         if not self.alive:
             raise RlkitError(f"all {len(self.handles)} Ray workers failed more than max_restarts="
-                             f"{self.options.max_restarts} times; see the worker errors above")
+                             f"{self.options.max_restarts} times; last error: {self.last_error}")
 
     def metrics(self) -> dict[str, int]:
         """``backend/`` metrics: live workers and restarts so far."""
@@ -274,12 +315,21 @@ class WorkerGroup:
 
     def close(self) -> None:
         """Stop every worker (no restart): a finished run leaves no processes behind."""
-        for handle in getattr(self, "handles", []):
+        for handle in self.handles:
             self._ray.kill(handle, no_restart=True)
+        # Kills are asynchronous: wait until the names are free, so the run can start again at once.
+        deadline = time.monotonic() + _CLOSE_TIMEOUT_S
+        for name in self.names[: len(self.handles)]:
+            while time.monotonic() < deadline:
+                try:
+                    self._ray.get_actor(name)
+                except ValueError:
+                    break
+                time.sleep(0.05)
         self.handles = []
-        self._pending = {}
+        self._pending, self._probes = {}, {}
 
-    def __enter__(self) -> "WorkerGroup":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -309,10 +359,28 @@ class UpdateSchedule:
         return due
 
 
-def version_lag(store: ParameterStore, versions: Iterable[int]) -> float:
-    """Mean number of weight versions the samples' producers were behind the store."""
-    versions = list(versions)
-    return sum(store.version - v for v in versions) / len(versions) if versions else 0.0
+def _with_incarnation(worker_cls: type) -> type:
+    """``worker_cls`` plus ``rlkit_call(method, *args) -> (pid, reconstructed, result)``, through which
+    the group makes every call, so each reply says which incarnation of the worker produced it, and
+    ``rlkit_crash()``, which ends the process the way a fault would."""
+
+    class Worker(worker_cls):
+        def rlkit_call(self, method: str, *args: Any) -> tuple[int, bool, Any]:
+            import ray
+
+            reconstructed = ray.get_runtime_context().was_current_actor_reconstructed
+            return os.getpid(), reconstructed, getattr(self, method)(*args)
+
+        def rlkit_crash(self) -> None:
+            os._exit(1)  # an unplanned exit: Ray restarts the actor
+
+    Worker.__name__ = Worker.__qualname__ = worker_cls.__name__  # the name the dashboard shows
+    return Worker
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0][:300] if text else type(err).__name__
 
 
 def set_worker_threads(cpus: float) -> None:

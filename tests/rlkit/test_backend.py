@@ -6,11 +6,17 @@ All tests share the session's 2-CPU Ray instance (tests/conftest.py).
 from __future__ import annotations
 
 import os
+import threading
+import time
+from contextlib import contextmanager
 
 import pytest
 
-from rlkit.backend import Done, ParameterStore, RayOptions, UpdateSchedule, WorkerGroup
+from rlkit.backend import Done, ParameterStore, RayOptions, UpdateSchedule, WorkerGroup, train_with_ray
+from rlkit.config import to_dict
 from rlkit.errors import RlkitError
+from rlkit.metrics import read_metrics
+from rlkit.runs import Run, load_checkpoint
 
 
 class CountingWorker:
@@ -49,7 +55,9 @@ def _group(ray, name: str, **options) -> tuple[WorkerGroup, ParameterStore]:
     store = ParameterStore(ray)
     store.publish({"scale": 3}, version=7)
     opts = RayOptions(num_workers=2, cpus_per_worker=0.5, **options)
-    return WorkerGroup(ray, CountingWorker, lambda i: (i,), opts, store, name), store
+    group = WorkerGroup(ray, CountingWorker, lambda i: (i,), opts, store, name)
+    group.wait_ready()
+    return group, store
 
 
 def test_update_schedule_carries_fractions():
@@ -125,3 +133,118 @@ def test_second_driver_on_the_same_run_is_refused(ray_session):
     with group, pytest.raises(RlkitError, match="already training"):
         WorkerGroup(ray_session, CountingWorker, lambda i: (i,), RayOptions(num_workers=1, cpus_per_worker=0.5),
                     store, "test-name")
+
+
+# ---------------------------------------------------------------------------------------- both agents
+@contextmanager
+def _kill_when_started(ray, actor_name: str):
+    """Kill the named worker once (Ray restarts it) as soon as it exists, from a side thread."""
+    killed, stop = threading.Event(), threading.Event()
+
+    def kill() -> None:
+        while not stop.is_set():
+            try:
+                handle = ray.get_actor(actor_name)
+            except ValueError:
+                time.sleep(0.05)
+                continue
+            ray.kill(handle, no_restart=False)
+            killed.set()
+            return
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    try:
+        yield killed
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _latest_checkpoint(run: Run) -> dict:
+    return load_checkpoint(run.latest_checkpoint())
+
+
+def _az_config(iterations: int):
+    from agents.alphazero import make_config
+
+    return make_config("tictactoe", [
+        f"iterations={iterations}", "games_per_iteration=8", "parallel_games=4", "num_simulations=8",
+        "updates_per_iteration=3", "batch_size=16", "eval_every_iterations=0", "channels=8", "blocks=1",
+        "checkpoint_every_iterations=1", "device=cpu"])  # fmt: skip
+
+
+def _dqn_config(total_steps: int):
+    from agents import dqn
+
+    return dqn.make_config("prioritized", "CartPole-v1", [
+        f"total_steps={total_steps}", "num_envs=2", "vectorization=sync", "learning_starts_steps=200",
+        "batch_size=16", "train_every_steps=4", "buffer_size=2000", "mlp_hidden=[32]", "log_every_steps=100",
+        "checkpoint_every_steps=200", "save_replay=true", "device=cpu"])  # fmt: skip
+
+
+OPTIONS = RayOptions(num_workers=2, cpus_per_worker=1.0, rollout_steps=16)
+
+
+@pytest.mark.ray
+def test_alphazero_ray_uses_both_workers_and_matches_local_updates(tmp_path):
+    from agents.alphazero import train
+
+    cfg = _az_config(iterations=3)
+    summary = train_with_ray("alphazero", cfg, Run.create(tmp_path, "az-ray", to_dict(cfg)), options=OPTIONS)
+    # One iteration's 8 games go out as one request of 4 to each worker once both are up.
+    assert summary["backend/games_worker0"] >= 4 and summary["backend/games_worker1"] >= 4
+    assert summary["counters/games"] >= 24 and summary["backend/workers"] == 2
+    local = Run.create(tmp_path, "az-local", to_dict(cfg))
+    train(cfg, local, progress=False)
+    assert summary["counters/updates"] == _latest_checkpoint(local)["counters"]["updates"] == 3 * 3
+    lags = [r["backend/weight_lag"] for r in read_metrics(tmp_path / "az-ray")]
+    assert len(lags) == 3 and all(0 <= lag <= 2 for lag in lags)
+
+
+@pytest.mark.ray
+def test_alphazero_survives_a_killed_worker_and_resumes(tmp_path, ray_session):
+    cfg = _az_config(iterations=2)
+    run = Run.create(tmp_path, "az-kill", to_dict(cfg))
+    with _kill_when_started(ray_session, "rlkit-az-kill-1") as killed:
+        summary = train_with_ray("alphazero", cfg, run, options=OPTIONS)
+    assert killed.is_set() and summary["backend/restarts"] >= 1
+    assert summary["counters/iteration"] == 2 and summary["counters/updates"] == 2 * 3
+    games_before = _latest_checkpoint(run)["counters"]["games"]
+
+    longer = _az_config(iterations=3)
+    resumed = train_with_ray("alphazero", longer, run, resume=True, options=OPTIONS)
+    records = read_metrics(run.path)
+    assert [r["step"] for r in records] == [1, 2, 3]  # the resumed run logs iteration 3 only
+    assert resumed["counters/updates"] == 3 * 3 and resumed["counters/games"] >= games_before + 8
+
+
+@pytest.mark.ray
+def test_dqn_ray_uses_both_workers_and_matches_local_updates(tmp_path):
+    from agents import dqn
+
+    cfg = _dqn_config(total_steps=600)
+    summary = train_with_ray("dqn", cfg, Run.create(tmp_path, "dqn-ray", to_dict(cfg)), options=OPTIONS)
+    # Each worker's first request (16 vector steps of 2 envs) goes out once both are up.
+    assert summary["backend/steps_worker0"] >= 32 and summary["backend/steps_worker1"] >= 32
+    assert summary["steps"] == 600
+    local = Run.create(tmp_path, "dqn-local", to_dict(cfg))
+    dqn.train(cfg, local)
+    # 600 - 200 warm-up steps + the row that reaches 200, at 2 envs per row and one update per 4 steps
+    assert summary["updates"] == _latest_checkpoint(local)["learner"]["num_updates"] == 100
+
+
+@pytest.mark.ray
+def test_dqn_survives_a_killed_worker_and_resumes(tmp_path, ray_session):
+    cfg = _dqn_config(total_steps=400)
+    run = Run.create(tmp_path, "dqn-kill", to_dict(cfg))
+    with _kill_when_started(ray_session, "rlkit-dqn-kill-0") as killed:
+        summary = train_with_ray("dqn", cfg, run, options=OPTIONS)
+    assert killed.is_set() and summary["steps"] == 400 and summary["updates"] == 50
+    assert read_metrics(run.path)[-1]["backend/restarts"] >= 1
+    assert _latest_checkpoint(run)["step"] == 400
+
+    resumed = train_with_ray("dqn", _dqn_config(total_steps=600), run, resume=True, options=OPTIONS)
+    # the replay came back with the checkpoint, so learning resumes at once: as if never stopped
+    assert resumed["steps"] == 600 and resumed["updates"] == 100
+    assert min(r["step"] for r in read_metrics(run.path)[-2:]) > 400
