@@ -153,7 +153,7 @@ class RBM(nn.Module):
     def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, float]]:
         """CD-k / PCD-k surrogate loss ``mean F(v_data) - mean F(v_negative)`` for ``batch[0]`` float32 [B, V].
 
-        Its value is not a likelihood (it drifts with the partition function); monitor
+        Its value (the free-energy gap) is not a likelihood and drifts with the partition function; monitor
         ``recon_error`` and the pseudo-likelihood instead.
         """
         v = batch[0]
@@ -161,7 +161,7 @@ class RBM(nn.Module):
         loss = self.free_energy(v).mean() - self.free_energy(v_negative).mean()
         with torch.no_grad():
             recon_error = self.reconstruction_error(v).mean().item()
-        return loss, {"free_energy_gap": loss.item(), "recon_error": recon_error}
+        return loss, {"recon_error": recon_error}
 
     def evaluate(self, batch: tuple[torch.Tensor, ...]) -> dict[str, float]:
         """Validation figures on ``batch[0]``: reconstruction error as ``loss``, free energy, pseudo-likelihood."""

@@ -101,7 +101,8 @@ class VAE(nn.Module):
     def iwae_bound(self, x: torch.Tensor, k: int = 50, generator: torch.Generator | None = None) -> torch.Tensor:
         """Importance-weighted lower bound on log p(x) with k samples: float32 [B, F] -> float32 [B] nats.
 
-        ``log (1/k) sum_i p(x | z_i) p(z_i) / q(z_i | x)`` with ``z_i ~ q(z | x)``; k = 1 is the ELBO.
+        ``log (1/k) sum_i p(x | z_i) p(z_i) / q(z_i | x)`` with ``z_i ~ q(z | x)``; k = 1 estimates the ELBO
+        (with a sampled instead of an analytic KL). Memory grows as k * B * F: split large sets into batches.
         """
         if k < 1:
             raise NetsError(f"iwae_bound needs k >= 1 importance samples, got {k}")
@@ -113,11 +114,9 @@ class VAE(nn.Module):
         return torch.logsumexp(log_weights, dim=0) - math.log(k)
 
     def loss(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, dict[str, float]]:
-        """Negative ELBO averaged over ``batch[0]`` float32 [B, F]; metrics in nats per example."""
+        """Negative ELBO averaged over ``batch[0]`` float32 [B, F]; its two parts as metrics, nats per example."""
         parts = self.elbo(batch[0])
-        loss = -parts["elbo"].mean()
-        metrics = {"neg_elbo": loss.item(), "kl": parts["kl"].mean().item(), "recon_nll": -parts["recon"].mean().item()}
-        return loss, metrics
+        return -parts["elbo"].mean(), {"kl": parts["kl"].mean().item(), "recon_nll": -parts["recon"].mean().item()}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic reconstruction ``E[x | z = mu(x)]``: float32 [B, F] -> float32 [B, F]."""

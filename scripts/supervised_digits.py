@@ -126,7 +126,6 @@ def rows_of_ten(metrics: dict[str, float], names: list[str], *rows: torch.Tensor
 
 
 def train_autoencoder(data: Digits, seed: int, epochs: int | None, corruption: str, noise_level: float) -> Outcome:
-    torch.manual_seed(seed)
     hidden, latent = ([256], 64) if corruption != "none" else ([128], 16)
     model = AutoEncoder(64, hidden, latent, corruption=corruption, noise_level=noise_level)
     nets.fit(model, data.x_train, epochs=epochs or 100, lr=1e-3, seed=seed, progress=False)
@@ -164,7 +163,6 @@ def readout_accuracy(train_features: torch.Tensor, test_features: torch.Tensor, 
 
 
 def train_rbm(data: Digits, seed: int, epochs: int | None) -> Outcome:
-    torch.manual_seed(seed)
     rbm = RBM(64, 256, k=1)
     nets.fit(rbm, data.x_train, epochs=epochs or 30, batch_size=20, optimizer="sgd", lr=0.05, momentum=0.5,
              seed=seed, progress=False)  # fmt: skip
@@ -185,7 +183,6 @@ def train_dbn(data: Digits, seed: int, epochs: int | None) -> Outcome:
 
     ``epochs`` sets both the CD-1 epochs per layer (default 30) and the fine-tuning epochs (default 60).
     """
-    torch.manual_seed(seed)
     dbn = DBN([64, 256, 256])
     dbn.pretrain(data.x_train, epochs=epochs or 30, batch_size=20, optimizer="sgd", lr=0.1, momentum=0.5,
                  seed=seed, progress=False)  # fmt: skip
@@ -215,7 +212,6 @@ class DynamicallyBinarised(torch.utils.data.Dataset):
 
 
 def train_vae(data: Digits, seed: int, epochs: int | None) -> Outcome:
-    torch.manual_seed(seed)
     vae = VAE(64, [128], latent=8, decoder="bernoulli")
     nets.fit(vae, DynamicallyBinarised(data.x_train), epochs=epochs or 200, lr=1e-3, seed=seed, progress=False)
     vae.eval()
@@ -234,7 +230,6 @@ def train_vae(data: Digits, seed: int, epochs: int | None) -> Outcome:
 
 
 def train_gan(data: Digits, seed: int, epochs: int | None) -> Outcome:
-    torch.manual_seed(seed)
     gan = GAN([1, IMAGE, IMAGE], latent=32, architecture="conv", channels=64)
     images = data.x_train.reshape(-1, 1, IMAGE, IMAGE) * 2 - 1  # the generator's tanh covers [-1, 1]
     history = nets.fit(gan, images, epochs=epochs or 100, lr=2e-4, seed=seed, progress=False)
@@ -303,6 +298,7 @@ def run(model: str, seed: int = 0, epochs: int | None = None, out: str = "runs")
     config = {"model": model, "seed": seed, "epochs": epochs, "split_seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}
     run_dir = Run.create(out, f"digits-{model}-seed{seed}", config, exist_ok=True)
     data = load_split()
+    torch.manual_seed(seed)  # initialisation; nets.fit seeds shuffling and sampling itself
     start = time.perf_counter()
     outcome = MODELS[model](data, seed, epochs)
     seconds = time.perf_counter() - start
