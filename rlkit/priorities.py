@@ -68,7 +68,9 @@ class ProportionalPriorities:
         """Queue every leaf (after the priorities and the validity mask were restored from a checkpoint)."""
         self.mark(np.arange(self.priority.size))
 
-    def sample(self, batch_size: int, num_valid: int, beta: float, rng: np.random.Generator):
+    def sample(
+        self, batch_size: int, num_valid: int, beta: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Stratified proportional sample of valid slots.
 
         :param num_valid: N, the number of valid slots.
