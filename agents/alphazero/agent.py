@@ -19,7 +19,7 @@ from rlkit.runs import load_checkpoint
 
 from .config import AlphaZeroConfig, check_config
 from .gumbel import gumbel_search
-from .mcts import Evaluator, SearchOutput, puct_search, select_actions
+from .mcts import Evaluator, SearchOutput, Tree, puct_search, select_actions
 
 INFERENCE_DTYPES = ("float32", "bfloat16")
 
@@ -88,8 +88,10 @@ def run_search(
     num_simulations: int,
     explore: bool,
     generator: torch.Generator | None = None,
+    previous: tuple[Tree, torch.Tensor] | None = None,
 ) -> SearchOutput:
-    """The search `cfg.search` names; `explore` adds root noise (PUCT) or Gumbel sampling, off to evaluate."""
+    """The search `cfg.search` names; `explore` adds root noise (PUCT) or Gumbel sampling, off to evaluate.
+    `previous` (last tree, actions played) reuses subtrees, for PUCT (see `puct_search`)."""
     if cfg.search == "gumbel":
         return gumbel_search(
             game, evaluator, roots, num_simulations,
@@ -99,7 +101,7 @@ def run_search(
     return puct_search(
         game, evaluator, roots, num_simulations,
         c_init=cfg.c_init, c_base=cfg.c_base, dirichlet_fraction=cfg.dirichlet_fraction if explore else 0.0,
-        dirichlet_alpha=cfg.dirichlet_alpha or None, generator=generator,
+        dirichlet_alpha=cfg.dirichlet_alpha or None, generator=generator, previous=previous,
     )  # fmt: skip
 
 

@@ -50,6 +50,7 @@ class AlphaZeroConfig:
     dirichlet_alpha: float = param(0.0, "Dirichlet concentration; 0 uses the game's own (about 10 / legal moves)")
     temperature: float = param(1.0, "self-play move sampling temperature over visit counts (PUCT)")
     temperature_moves: int = param(30, "moves per game sampled at `temperature`; later moves take the most visited")
+    reuse_tree: bool = param(False, "PUCT: keep the searched subtree of the move played for the next search")
     max_considered: int = param(16, "Gumbel: actions sampled at the root for sequential halving")
     gumbel_value_scale: float = param(0.1, "Gumbel: scale of the completed-Q bonus (mctx value_scale)")
     gumbel_maxvisit_init: float = param(50.0, "Gumbel: visit offset of the completed-Q bonus (mctx maxvisit_init)")
@@ -161,5 +162,9 @@ def check_config(cfg: AlphaZeroConfig) -> None:
     for name in positive:
         if getattr(cfg, name) < 1:
             raise RlkitError(f"config key {name!r} must be >= 1, got {getattr(cfg, name)}")
+    if cfg.search == "gumbel" and cfg.reuse_tree:
+        raise RlkitError(
+            "reuse_tree=true needs search=puct: Gumbel's sequential halving starts from fresh visit counts"
+        )
     if cfg.search == "gumbel" and cfg.max_considered < 1:
         raise RlkitError(f"config key 'max_considered' must be >= 1, got {cfg.max_considered}")

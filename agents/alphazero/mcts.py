@@ -30,11 +30,13 @@ __all__ = [
     "Tree",
     "child_stats",
     "dirichlet_noise",
+    "graft_subtrees",
     "new_tree",
     "puct_search",
     "puct_select",
     "run_simulations",
     "select_actions",
+    "subtree_members",
 ]
 
 ROOT = 0
@@ -80,6 +82,11 @@ class Tree:
     def sign(self, node: torch.Tensor) -> torch.Tensor:
         """float32 [B]: +1 where player 0 is to move at `node` (long [B]), else -1."""
         return 1.0 - 2.0 * self.to_play[self.rows, node].float()
+
+    def index(self, rows: torch.Tensor) -> Tree:
+        """The trees of games `rows` (long [B'])."""
+        fields = {f: getattr(self, f)[rows] for f in self.__dataclass_fields__ if f != "states"}
+        return Tree(**fields, states=self.states[rows])
 
     def root_value(self) -> torch.Tensor:
         """float32 [B]: mean backed-up value of the root for the player to move there."""
@@ -150,8 +157,8 @@ def child_stats(tree: Tree, node: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return visits, q
 
 
-def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn, slot: int) -> None:
-    """One simulation in every game: descend to a leaf, expand it into `slot`, back its value up."""
+def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn, slot: torch.Tensor) -> None:
+    """One simulation in every game: descend to a leaf, expand it into `slot` (long [B]), back its value up."""
     rows = tree.rows
     node = torch.zeros_like(rows)
     parent, action = node.clone(), node.clone()
@@ -177,27 +184,83 @@ def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectF
     leaf_states = game.step(tree.states[rows, parent], action, validate=False)
     prior, legal, value0, terminal, to_play = _evaluate(game, evaluator, leaf_states)
 
-    tree.prior[:, slot], tree.legal[:, slot] = prior, legal
-    tree.raw_value[:, slot], tree.terminal[:, slot], tree.to_play[:, slot] = value0, terminal, to_play
-    tree.parent[:, slot], tree.action[:, slot] = parent, action
+    tree.prior[rows, slot], tree.legal[rows, slot] = prior, legal
+    tree.raw_value[rows, slot], tree.terminal[rows, slot], tree.to_play[rows, slot] = value0, terminal, to_play
+    tree.parent[rows, slot], tree.action[rows, slot] = parent, action
     for key, field in tree.states.items():
-        field[:, slot] = getattr(leaf_states, key)
+        field[rows, slot] = getattr(leaf_states, key)
     linked = torch.where(expands, slot, tree.children[rows, parent, action])
     tree.children[rows, parent, action] = linked
 
     value0 = torch.where(expands, value0, tree.raw_value[rows, node])
-    path.append(torch.full_like(node, slot))
+    path.append(slot)
     on_path.append(expands)
     for visited_node, mask in zip(path, on_path):
         tree.visits[rows, visited_node] += mask.float()
         tree.value_sum[rows, visited_node] += mask.float() * value0
 
 
-def run_simulations(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn) -> Tree:
-    """Fill every free slot of `tree` with one simulation each, choosing actions with `select`."""
-    for slot in range(1, tree.num_nodes):
-        _simulate(tree, game, evaluator, select, slot)
+def run_simulations(
+    tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn, first_free: torch.Tensor | None = None
+) -> Tree:
+    """Run N - max(first_free) simulations in every game, choosing actions with `select`. Game i writes
+    its new nodes from slot `first_free[i]` on (default 1: only the root is in use)."""
+    start = torch.ones_like(tree.rows) if first_free is None else first_free
+    for step in range(tree.num_nodes - int(start.max())):
+        _simulate(tree, game, evaluator, select, start + step)
     return tree
+
+
+def subtree_members(tree: Tree, actions: torch.Tensor) -> torch.Tensor:
+    """bool [B, N]: the nodes of the subtree under the root's child along `actions` (long [B]);
+    all False where that child was never expanded."""
+    child = tree.children[tree.rows, ROOT, actions][:, None]  # [B, 1]
+    ancestor = torch.arange(tree.num_nodes, device=child.device).expand_as(tree.parent)
+    member = ancestor == child
+    for _ in range(tree.num_nodes):  # walk every node's ancestor chain up, one level per step
+        ancestor = torch.where(ancestor >= 0, tree.parent.gather(1, ancestor.clamp(min=0)), UNVISITED)
+        if not bool((ancestor >= 0).any()):
+            break
+        member |= ancestor == child
+    # Slots never backed up (visits 0) are scratch writes of simulations that expanded nothing.
+    return member & (child >= 0) & (tree.visits > 0)
+
+
+def graft_subtrees(tree: Tree, old: Tree, member: torch.Tensor) -> torch.Tensor:
+    """Copy the nodes `member` (bool [B, N_old]) of `old` into the first slots of `tree`, keeping slot
+    order (a subtree's root has the lowest slot, so it becomes the new root). Returns the first free
+    slot of every game, long [B]; games with no member keep `tree`'s freshly evaluated root."""
+    batch, kept = tree.batch_size, member.sum(dim=1)
+    width = int(kept.max())
+    if width == 0:
+        return torch.ones_like(kept)
+    order = torch.sort((~member).to(torch.uint8), dim=1, stable=True).indices[:, :width]  # members first
+    valid = torch.arange(width, device=kept.device) < kept[:, None]  # [B, K]
+    new_slot = torch.full_like(old.parent, UNVISITED)
+    new_slot.scatter_(1, order, torch.where(valid, torch.arange(width, device=kept.device), UNVISITED))
+
+    def take(x: torch.Tensor) -> torch.Tensor:  # [B, N_old, ...] -> [B, K, ...]
+        index = order.view(batch, width, *([1] * (x.dim() - 2))).expand(batch, width, *x.shape[2:])
+        return x.gather(1, index)
+
+    def remap(pointer: torch.Tensor) -> torch.Tensor:  # old slot numbers -> new ones (UNVISITED if dropped)
+        moved = new_slot.gather(1, pointer.clamp(min=0).flatten(1)).view_as(pointer)
+        return torch.where(pointer >= 0, moved, UNVISITED)
+
+    def put(dst: torch.Tensor, values: torch.Tensor) -> None:
+        keep = valid.view(batch, width, *([1] * (dst.dim() - 2)))
+        dst[:, :width] = torch.where(keep, values, dst[:, :width])
+
+    for name in ("prior", "legal", "visits", "value_sum", "raw_value", "to_play", "terminal"):
+        put(getattr(tree, name), take(getattr(old, name)))
+    put(tree.children, remap(take(old.children)))
+    put(tree.parent, remap(take(old.parent)))
+    action = take(old.action)
+    action[:, ROOT] = UNVISITED
+    put(tree.action, action)
+    for key, field in tree.states.items():
+        put(field, take(getattr(old.states, key)))
+    return kept.clamp(min=1)
 
 
 def puct_select(tree: Tree, node: torch.Tensor, c_init: float = 1.25, c_base: float = 19652.0) -> torch.Tensor:
@@ -241,20 +304,30 @@ def puct_search(
     dirichlet_fraction: float = 0.0,
     dirichlet_alpha: float | None = None,
     generator: torch.Generator | None = None,
+    previous: tuple[Tree, torch.Tensor] | None = None,
 ) -> SearchOutput:
     """AlphaZero search from B root positions; the policy target is the root visit distribution.
 
     :param dirichlet_fraction: share of root prior replaced by Dirichlet noise (0.25 in self-play, 0 to evaluate).
     :param dirichlet_alpha: noise concentration; None uses `game.dirichlet_alpha`.
+    :param previous: subtree reuse: the last search's tree and the actions (long [B]) played from its roots,
+        so that `roots` are the positions after them. Their subtrees keep their statistics and
+        `num_simulations` more simulations are added (visit counts then sum to more than that).
     """
-    tree = new_tree(game, evaluator, roots, num_simulations)
+    first_free = None
+    if previous is None:
+        tree = new_tree(game, evaluator, roots, num_simulations)
+    else:
+        member = subtree_members(*previous)
+        tree = new_tree(game, evaluator, roots, num_simulations + max(int(member.sum(dim=1).max()), 1) - 1)
+        first_free = graft_subtrees(tree, previous[0], member)
     if dirichlet_fraction > 0:
         if generator is None:
             raise ValueError("root noise needs a torch.Generator for reproducibility")
         alpha = game.dirichlet_alpha if dirichlet_alpha is None else dirichlet_alpha
         noise = dirichlet_noise(tree.legal[:, ROOT], alpha, generator)
         tree.prior[:, ROOT] = (1 - dirichlet_fraction) * tree.prior[:, ROOT] + dirichlet_fraction * noise
-    run_simulations(tree, game, evaluator, lambda t, node, depth: puct_select(t, node, c_init, c_base))
+    run_simulations(tree, game, evaluator, lambda t, node, depth: puct_select(t, node, c_init, c_base), first_free)
     visits, _ = child_stats(tree, torch.zeros_like(tree.rows))
     target = visits / visits.sum(dim=-1, keepdim=True).clamp(min=1)
     return SearchOutput(visits.argmax(dim=1), target, visits, tree.root_value(), tree)

@@ -99,19 +99,26 @@ class SelfPlayWorker:
         game, cfg = self.game, self.config
         state = game.reset(batch)
         observations, policies, movers, game_ids = [], [], [], []
-        move_number = 0
+        move_number, previous = 0, None
         while True:
             running = torch.nonzero(~game.terminal(state)).flatten()
             if running.numel() == 0:
                 break
+            if previous is not None:  # subtree reuse: keep the trees of the games still running
+                tree, chosen, was_running = previous
+                rows = torch.searchsorted(was_running, running)
+                previous = (tree.index(rows), chosen[rows])
             roots = state[running]
             output = run_search(
                 cfg, game, self.evaluator, roots, num_simulations=cfg.num_simulations, explore=True,
-                generator=self.generator,
+                generator=self.generator, previous=previous,
             )  # fmt: skip
             legal = game.legal_mask(roots)
+            chosen = choose_actions(cfg, output, legal, move_number, self.generator)
             actions = torch.full((batch,), NO_ACTION, dtype=torch.long, device=game.device)
-            actions[running] = choose_actions(cfg, output, legal, move_number, self.generator)
+            actions[running] = chosen
+            if cfg.reuse_tree:
+                previous = (output.tree, chosen, running)
             observations.append(game.observation(roots).half())
             policies.append(output.policy_target)
             movers.append(game.current_player(roots))

@@ -161,3 +161,5 @@ def test_config_errors():
         make_config("connect4", ["search=beam"])
     with pytest.raises(RlkitError, match="choose from"):
         make_config("chess")
+    with pytest.raises(RlkitError, match="reuse_tree"):
+        make_config("gomoku", ["reuse_tree=true"])

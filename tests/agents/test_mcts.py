@@ -163,3 +163,33 @@ def test_dirichlet_noise_lives_on_legal_moves():
     assert torch.allclose(noise.sum(dim=1), torch.ones(2))
     assert bool((noise[~legal] == 0).all())
     assert float(noise[1, 2]) == pytest.approx(1.0)
+
+
+def test_subtree_reuse_keeps_the_statistics_of_the_move_played(game):
+    evaluator = random_net_evaluator(game, seed=4)
+    roots = State.cat([game.reset(1), game.from_moves(["b2"])])
+    first = puct_search(game, evaluator, roots, 30)
+    played = first.action.clone()
+    first.tree.children[1, 0, played[1]] = UNVISITED  # as if game 1's move had never been searched
+    after = game.step(roots, played)
+    old_child = first.tree.children[0, 0, played[0]]
+    old_grandchildren = first.tree.children[0, old_child]
+
+    kept_only = puct_search(game, evaluator, after, 0, previous=(first.tree, played))
+    tree = kept_only.tree
+    assert tree.visits[0, 0] == first.tree.visits[0, old_child]
+    assert tree.value_sum[0, 0] == first.tree.value_sum[0, old_child]
+    expected = torch.where(old_grandchildren >= 0, first.tree.visits[0].gather(0, old_grandchildren.clamp(min=0)), 0)
+    assert torch.equal(kept_only.visit_counts[0], expected)
+    assert kept_only.visit_counts[1].sum() == 0  # fresh root for the game whose move was never searched
+
+    more = puct_search(game, evaluator, after, 25, previous=(first.tree, played))
+    assert more.visit_counts[0].sum() == expected.sum() + 25
+    assert more.visit_counts[1].sum() == 25
+    # the grafted tree is a consistent tree: every child points back to its parent
+    tree = more.tree
+    for b in range(2):
+        for node in range(tree.num_nodes):
+            for action, child in enumerate(tree.children[b, node].tolist()):
+                if child != UNVISITED:
+                    assert (int(tree.parent[b, child]), int(tree.action[b, child])) == (node, action)

@@ -101,3 +101,12 @@ def test_learner_fits_a_batch(worker):
     assert last["train/value_loss"] < 0.5 * first["train/value_loss"]
     assert last["train/policy_loss"] < first["train/policy_loss"]
     assert learner.num_updates == 61
+
+
+def test_selfplay_with_subtree_reuse():
+    worker = SelfPlayWorker(make_config("tictactoe", TINY + ["reuse_tree=true", "augment=false"]), seed=1)
+    samples, stats = worker.play(5)
+    assert len(samples) == stats["positions"]
+    assert torch.allclose(samples.policy.sum(dim=1), torch.ones(len(samples)))
+    occupied = (samples.observation[:, 0] + samples.observation[:, 1]).flatten(1) > 0
+    assert bool((samples.policy[occupied] == 0).all())
