@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -71,8 +72,15 @@ class RayOptions:
 
     def check(self) -> None:
         """:raises RlkitError: a value out of range, named with its valid range."""
-        limits = {"num_workers": 1, "cpus_per_worker": 0, "gpus_per_worker": 0, "max_restarts": -1,
-                  "max_in_flight": 1, "rollout_steps": 1, "games_per_request": 0}
+        limits = {
+            "num_workers": 1,
+            "cpus_per_worker": 0,
+            "gpus_per_worker": 0,
+            "max_restarts": -1,
+            "max_in_flight": 1,
+            "rollout_steps": 1,
+            "games_per_request": 0,
+        }
         for name, low in limits.items():
             if getattr(self, name) < low:
                 raise RlkitError(f"Ray option {name}={getattr(self, name)} is invalid; it must be >= {low}")
@@ -80,12 +88,12 @@ class RayOptions:
             raise RlkitError(f"Ray option max_in_flight={self.max_in_flight} is invalid; choose 1 or 2")
 
 
-def connect(options: RayOptions):
+def connect(options: RayOptions, log_to_driver: bool = True):
     """Initialise Ray once and return the module.
 
     Reuses a running Ray (tests start one per session). With an address (option or
     ``$RAY_ADDRESS``) it joins that cluster and passes no resources: Ray rejects them there.
-    Otherwise an embedded Ray gets this machine's resources.
+    Otherwise an embedded Ray gets this machine's resources. ``log_to_driver`` echoes the workers' output.
     """
     # Ray 2.60 writes an auth token on its first local start unless told not to.
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -95,9 +103,9 @@ def connect(options: RayOptions):
         address = options.address or os.environ.get("RAY_ADDRESS")
         try:
             if address:
-                ray.init(address=address, include_dashboard=False, log_to_driver=True)
+                ray.init(address=address, include_dashboard=False, log_to_driver=log_to_driver)
             else:
-                ray.init(include_dashboard=False)
+                ray.init(include_dashboard=False, log_to_driver=log_to_driver)
         except ConnectionError as err:
             raise RlkitError(f"cannot reach the Ray cluster at {address!r}: {err}") from None
     return ray
@@ -139,8 +147,15 @@ class WorkerGroup:
     :param name: prefix of the actors' names (``<name>-<i>``).
     """
 
-    def __init__(self, ray, worker_cls: type, worker_args: Callable[[int], tuple], options: RayOptions,
-                 store: ParameterStore, name: str) -> None:
+    def __init__(
+        self,
+        ray,
+        worker_cls: type,
+        worker_args: Callable[[int], tuple],
+        options: RayOptions,
+        store: ParameterStore,
+        name: str,
+    ) -> None:
         options.check()
         if store.ref is None:
             raise ValueError("publish the first weights in the ParameterStore before starting workers")
@@ -148,8 +163,12 @@ class WorkerGroup:
         self.options = options
         self.store = store
         remote_cls = ray.remote(_with_incarnation(worker_cls))
-        resources = {"num_cpus": options.cpus_per_worker, "num_gpus": options.gpus_per_worker,
-                     "max_restarts": options.max_restarts, "max_task_retries": 0}
+        resources = {
+            "num_cpus": options.cpus_per_worker,
+            "num_gpus": options.gpus_per_worker,
+            "max_restarts": options.max_restarts,
+            "max_task_retries": 0,
+        }
         self.names = [f"{name}-{i}" for i in range(options.num_workers)]
         self.handles = []
         try:
@@ -157,8 +176,7 @@ class WorkerGroup:
                 self.handles.append(remote_cls.options(name=actor_name, **resources).remote(*worker_args(i)))
         except ValueError as err:  # the name is taken: another driver is running this run
             self.close()
-            raise RlkitError(f"cannot start workers {self.names[0]}...: {err}; is this run already training?") \
-                from None
+            raise RlkitError(f"cannot start workers {self.names[0]}...: {err}; is this run already training?") from None
         self.alive = set(range(options.num_workers))
         # A worker takes work once a weights probe has reached it: at start (so that every worker is
         # up before the first requests go out) and after each restart.
@@ -306,8 +324,10 @@ class WorkerGroup:
 
     def _check_alive(self) -> None:
         if not self.alive:
-            raise RlkitError(f"all {len(self.handles)} Ray workers failed more than max_restarts="
-                             f"{self.options.max_restarts} times; last error: {self.last_error}")
+            raise RlkitError(
+                f"all {len(self.handles)} Ray workers failed more than max_restarts="
+                f"{self.options.max_restarts} times; last error: {self.last_error}"
+            )
 
     def metrics(self) -> dict[str, int]:
         """``backend/`` metrics: live workers and restarts so far."""
@@ -368,7 +388,9 @@ def _with_incarnation(worker_cls: type) -> type:
         def rlkit_call(self, method: str, *args: Any) -> tuple[int, bool, Any]:
             import ray
 
-            reconstructed = ray.get_runtime_context().was_current_actor_reconstructed
+            with warnings.catch_warnings():  # Ray 2.60's property reads a deprecated attribute internally
+                warnings.simplefilter("ignore", DeprecationWarning)
+                reconstructed = ray.get_runtime_context().was_current_actor_reconstructed
             return os.getpid(), reconstructed, getattr(self, method)(*args)
 
         def rlkit_crash(self) -> None:
