@@ -39,6 +39,7 @@ TABLE_SIZE = (1 << 22) + 15  # odd, so key % size spreads the column-major keys
 try:  # numba compiles the search (~50x faster); without it the same code runs as plain Python
     from numba import njit
 except ImportError:  # pragma: no cover - exercised on machines without the optional extra
+
     def njit(*args, **kwargs):
         return args[0] if args and callable(args[0]) else (lambda f: f)
 
@@ -125,8 +126,7 @@ def _negamax(me, mask, moves, alpha, beta, keys, values, nodes):
         value = -_negamax(me ^ mask, mask | move, moves + 1, -beta, -alpha, keys, values, nodes)
         if value >= beta:
             return value
-        if value > alpha:
-            alpha = value
+        alpha = max(alpha, value)
     keys[slot] = key
     values[slot] = alpha
     return alpha
@@ -187,7 +187,7 @@ class Connect4Solver:
                     mask |= bit
                     if board[r][c] == to_play:
                         me |= bit
-        return me, mask, bin(mask).count("1")
+        return me, mask, (mask).bit_count()
 
     @staticmethod
     def from_moves(moves: str) -> tuple[int, int, int]:

@@ -17,7 +17,8 @@ in an arena.
 from __future__ import annotations
 
 import functools
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import torch
 
@@ -27,8 +28,14 @@ from .boards.base import NO_ACTION, BoardGame, State
 from .boards.lines import line_table
 
 __all__ = [
-    "Player", "RandomPlayer", "OnePlyPlayer", "AlphaBetaPlayer", "PerfectTicTacToePlayer", "heuristic_value",
-    "reference_player", "REFERENCE_PLAYERS",
+    "REFERENCE_PLAYERS",
+    "AlphaBetaPlayer",
+    "OnePlyPlayer",
+    "PerfectTicTacToePlayer",
+    "Player",
+    "RandomPlayer",
+    "heuristic_value",
+    "reference_player",
 ]
 
 
@@ -108,7 +115,9 @@ def heuristic_value(game: BoardGame, state: State) -> torch.Tensor:
         cells = board[:, lines]  # [B, L, k]
         own = (cells == me.view(-1, 1, 1)).sum(2)
         opp = ((cells != 0) & (cells != me.view(-1, 1, 1))).sum(2)
-        score = torch.where(opp == 0, own.float() ** 2, 0.0).sum(1) - torch.where(own == 0, opp.float() ** 2, 0.0).sum(1)
+        score = torch.where(opp == 0, own.float() ** 2, 0.0).sum(1) - torch.where(own == 0, opp.float() ** 2, 0.0).sum(
+            1
+        )
         scale = lines.shape[1] * 4.0
     else:
         own = (board == me[:, None]).sum(1)
@@ -121,7 +130,7 @@ def heuristic_value(game: BoardGame, state: State) -> torch.Tensor:
 _LINE_LENGTH = {"tictactoe": 3, "connect4": 4, "gomoku": 5}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _line_table_cached(height: int, width: int, k: int, device: str) -> torch.Tensor:
     return line_table(height, width, k).to(device)
 
@@ -141,8 +150,9 @@ class AlphaBetaPlayer:
     at random (seeded), so the player is not trivially exploitable by a fixed line.
     """
 
-    def __init__(self, depth: int = 4, seed: int = 0,
-                 heuristic: Callable[[BoardGame, State], torch.Tensor] = heuristic_value):
+    def __init__(
+        self, depth: int = 4, seed: int = 0, heuristic: Callable[[BoardGame, State], torch.Tensor] = heuristic_value
+    ):
         if depth < 1:
             raise ValueError(f"AlphaBetaPlayer depth must be >= 1, got {depth}")
         self.depth = depth
@@ -198,7 +208,7 @@ class AlphaBetaPlayer:
         return actions[int(pick)]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ttt_value(board: tuple[int, ...], to_play: int) -> float:
     """Exact value of a tic-tac-toe position for the player to move: the sign is the game-theoretic
     result (+ win, 0 draw, - loss); a result reached with more empty cells left counts more, so

@@ -56,8 +56,13 @@ class SelfPlayActor:
         """``num_games`` self-play games: their ``samples`` and ``stats``, the weight ``version`` that
         played them, and the ``worker`` index and ``pid`` that did."""
         samples, stats = self.selfplay.play(num_games)
-        return {"samples": samples, "stats": stats, "version": self.selfplay.weights_version,
-                "worker": self.worker, "pid": os.getpid()}
+        return {
+            "samples": samples,
+            "stats": stats,
+            "version": self.selfplay.weights_version,
+            "worker": self.worker,
+            "pid": os.getpid(),
+        }
 
 
 class _PublishedSelfPlay:
@@ -103,10 +108,22 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
         in_flight_games += games
         return (games,)
 
-    group = WorkerGroup(ray, SelfPlayActor, lambda i: (config, worker_seed(config, i), i, options.cpus_per_worker),
-                        options, store, name=f"rlkit-{run.path.name}")
-    log = MetricsLogger(run.path, total=config.iterations, unit="iter", desc=f"alphazero {config.game} (ray)",
-                        show=[*SHOW, "backend/restarts"], start=counters["iteration"])
+    group = WorkerGroup(
+        ray,
+        SelfPlayActor,
+        lambda i: (config, worker_seed(config, i), i, options.cpus_per_worker),
+        options,
+        store,
+        name=f"rlkit-{run.path.name}",
+    )
+    log = MetricsLogger(
+        run.path,
+        total=config.iterations,
+        unit="iter",
+        desc=f"alphazero {config.game} (ray)",
+        show=[*SHOW, "backend/restarts"],
+        start=counters["iteration"],
+    )
     window = _Window(options.num_workers)
     train_metrics: dict[str, float] = {}
     with log, group:
@@ -130,8 +147,13 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
                 counters["updates"] = learner.num_updates
                 while counters["games"] >= (counters["iteration"] + 1) * config.games_per_iteration:
                     counters["iteration"] += 1
-                    metrics = {**train_metrics, **window.metrics(), **group.metrics(),
-                               "replay/positions": len(replay), **{f"counters/{k}": v for k, v in counters.items()}}
+                    metrics = {
+                        **train_metrics,
+                        **window.metrics(),
+                        **group.metrics(),
+                        "replay/positions": len(replay),
+                        **{f"counters/{k}": v for k, v in counters.items()},
+                    }
                     last = counters["iteration"] == config.iterations
                     if evaluator is not None and (counters["iteration"] % config.eval_every_iterations == 0 or last):
                         metrics.update(evaluator.evaluate(learner.net, f"iter_{counters['iteration']}"))
@@ -141,8 +163,12 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
                         run.save_checkpoint(counters["iteration"], state)
                     if counters["iteration"] % config.weights_sync_iterations == 0:
                         _publish(store, selfplay_state, learner, counters["iteration"])
-    plot_metrics(run.metrics_path, ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
-                 run.plots_dir / "elo.png", title=f"AlphaZero {config.game} (Ray, {options.num_workers} workers)")
+    plot_metrics(
+        run.metrics_path,
+        ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
+        run.plots_dir / "elo.png",
+        title=f"AlphaZero {config.game} (Ray, {options.num_workers} workers)",
+    )
     return {**log.latest, **window.totals()}
 
 
@@ -179,10 +205,14 @@ class _Window:
         mean weight-version lag of the games; starts the next window."""
         seconds = time.perf_counter() - self.start
         games = max(self.games, 1.0)
-        metrics = {"rollout/games_per_s": self.games / seconds, "rollout/sims_per_s": self.simulations / seconds,
-                   "rollout/game_length": self.positions / games, "rollout/first_player_wins": self.first_wins / games,
-                   "rollout/draws": self.draws / games,
-                   "backend/weight_lag": sum(self.lags) / len(self.lags) if self.lags else 0.0}
+        metrics = {
+            "rollout/games_per_s": self.games / seconds,
+            "rollout/sims_per_s": self.simulations / seconds,
+            "rollout/game_length": self.positions / games,
+            "rollout/first_player_wins": self.first_wins / games,
+            "rollout/draws": self.draws / games,
+            "backend/weight_lag": sum(self.lags) / len(self.lags) if self.lags else 0.0,
+        }
         self._reset()
         return metrics
 

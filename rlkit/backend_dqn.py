@@ -96,8 +96,9 @@ class ActingActor:
         for _ in range(num_steps):
             action = self.actor.act_with_epsilon(self.obs, epsilon)
             next_obs, reward, terminated, truncated, infos = self.env.step(action)
-            for key, value in zip((*FIELDS, "active"),
-                                  (self.obs, action, reward, terminated, truncated, next_obs, ~self.resetting)):
+            for key, value in zip(
+                (*FIELDS, "active"), (self.obs, action, reward, terminated, truncated, next_obs, ~self.resetting)
+            ):
                 rows[key].append(value)
             self.actor.episode_ends(terminated | truncated)
             returns += _finished_game_returns(infos)
@@ -191,10 +192,22 @@ def train_dqn(cfg: DQNConfig, run: Run, resume: bool, options: RayOptions, ray) 
         in_flight_steps += vector_steps * N
         return vector_steps, warmup
 
-    group = WorkerGroup(ray, ActingActor, lambda i: (cfg, i, W, cfg.seed + 1000 * (i + 1), options.cpus_per_worker),
-                        options, store, name=f"rlkit-{run.path.name}")
-    log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id} (ray)",
-                        show=[*SHOW, "backend/restarts"], start=step)
+    group = WorkerGroup(
+        ray,
+        ActingActor,
+        lambda i: (cfg, i, W, cfg.seed + 1000 * (i + 1), options.cpus_per_worker),
+        options,
+        store,
+        name=f"rlkit-{run.path.name}",
+    )
+    log = MetricsLogger(
+        run.path,
+        total=cfg.total_steps,
+        unit="step",
+        desc=f"dqn {cfg.env_id} (ray)",
+        show=[*SHOW, "backend/restarts"],
+        start=step,
+    )
     rows = _WorkerRows(replay, N)
     steps_per_worker, lags, losses, qs = [0] * W, [], [], []
     t0, step0, last_log = time.perf_counter(), step, step
@@ -228,25 +241,41 @@ def train_dqn(cfg: DQNConfig, run: Run, resume: bool, options: RayOptions, ray) 
                             qs.append(out["q"])
                     if step - last_log >= cfg.log_every_steps or step >= cfg.total_steps:
                         rate = (step - step0) / (time.perf_counter() - t0)
-                        log.log(step, {**_metrics(exploration, step, episodes, returns, losses, qs, rate),
-                                       **group.metrics(), "backend/weight_lag": float(np.mean(lags)) if lags else 0.0,
-                                       "train/updates": learner.num_updates})
+                        log.log(
+                            step,
+                            {
+                                **_metrics(exploration, step, episodes, returns, losses, qs, rate),
+                                **group.metrics(),
+                                "backend/weight_lag": float(np.mean(lags)) if lags else 0.0,
+                                "train/updates": learner.num_updates,
+                            },
+                        )
                         losses, qs, lags, last_log = [], [], [], step
                     if cfg.eval_every_steps and step % cfg.eval_every_steps < N:
                         scores = evaluate_network(cfg, learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + step)
-                        log.log(step, {"eval/return_mean": float(np.mean(scores)),
-                                       "eval/return_std": float(np.std(scores))})
+                        log.log(
+                            step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))}
+                        )
                     if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < N:
                         run.save_checkpoint(step, checkpoint())
                 if learner.num_updates != store.version:
                     store.publish(_cpu_weights(learner), learner.num_updates)
         run.save_checkpoint(step, checkpoint())
-    plot_metrics(run.metrics_path, ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
-                 run.plots_dir / "learning_curve.png")
+    plot_metrics(
+        run.metrics_path,
+        ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
+        run.plots_dir / "learning_curve.png",
+    )
     wall = time.perf_counter() - t0
-    return {"steps": step, "episodes": episodes, "mean_return": float(np.mean(returns)) if returns else None,
-            "updates": learner.num_updates, "wall_s": wall, "steps_per_s": (step - step0) / wall,
-            **{f"backend/steps_worker{i}": n for i, n in enumerate(steps_per_worker)}}
+    return {
+        "steps": step,
+        "episodes": episodes,
+        "mean_return": float(np.mean(returns)) if returns else None,
+        "updates": learner.num_updates,
+        "wall_s": wall,
+        "steps_per_s": (step - step0) / wall,
+        **{f"backend/steps_worker{i}": n for i, n in enumerate(steps_per_worker)},
+    }
 
 
 def _cpu_weights(learner: Learner) -> dict[str, torch.Tensor]:

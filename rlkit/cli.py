@@ -18,31 +18,51 @@ import json
 import os
 import sys
 import textwrap
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from rlkit.errors import RlkitError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run")
-    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config key (repeatable), e.g. --set lr=3e-4; see --show-config")
+    g.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config key (repeatable), e.g. --set lr=3e-4; see --show-config",
+    )
     g.add_argument("--steps", type=float, default=None, help="training budget (agent steps / self-play games)")
     g.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's)")
     g.add_argument("--device", default=None, help="torch device: auto, cpu or cuda (default: auto)")
     g.add_argument("--name", default=None, help="run name: the run is written to RUNS_DIR/NAME (default: a timestamp)")
     g.add_argument("--runs-dir", default="runs", help="folder holding run directories (default: runs)")
-    g.add_argument("--resume", metavar="RUN_DIR", default=None,
-                   help="continue the run in RUN_DIR from its newest checkpoint (counters, optimiser, RNG restored)")
-    g.add_argument("--show-config", action="store_true", help="print every config key with its value and help, then exit")
+    g.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        default=None,
+        help="continue the run in RUN_DIR from its newest checkpoint (counters, optimiser, RNG restored)",
+    )
+    g.add_argument(
+        "--show-config", action="store_true", help="print every config key with its value and help, then exit"
+    )
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     b = p.add_argument_group("backend (scale-out)")
-    b.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="local: one process (default); ray: workers as Ray actors")
-    b.add_argument("--address", default=None,
-                   help="Ray cluster address (else $RAY_ADDRESS; if neither, an embedded local Ray is started)")
+    b.add_argument(
+        "--backend",
+        choices=["local", "ray"],
+        default="local",
+        help="local: one process (default); ray: workers as Ray actors",
+    )
+    b.add_argument(
+        "--address",
+        default=None,
+        help="Ray cluster address (else $RAY_ADDRESS; if neither, an embedded local Ray is started)",
+    )
     b.add_argument("--num-workers", type=int, default=2, help="self-play / acting workers with --backend ray")
     b.add_argument("--gpus-per-worker", type=float, default=0.0, help="GPU share of each worker (fractions allowed)")
     b.add_argument("--cpus-per-worker", type=float, default=1.0, help="CPUs reserved for each worker")
@@ -50,25 +70,36 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="rlkit", description="Train, evaluate and play reinforcement-learning agents (DQN/Rainbow, AlphaZero).",
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=textwrap.dedent(__doc__.split("\n\n")[1]))
+        prog="rlkit",
+        description="Train, evaluate and play reinforcement-learning agents (DQN/Rainbow, AlphaZero).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=textwrap.dedent(__doc__.split("\n\n")[1]),
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for user errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = sub.add_parser("train", help="train an agent", description="Train an agent; see `rlkit train AGENT --help`.")
+    train = sub.add_parser(
+        "train", help="train an agent", description="Train an agent; see `rlkit train AGENT --help`."
+    )
     agents = train.add_subparsers(dest="agent", metavar="AGENT", required=True)
-    dqn = agents.add_parser("dqn", help="DQN with every Rainbow extension (Atari or any Gymnasium env)",
-                            description="Train DQN / Rainbow. Presets follow the Rainbow ablation; every knob is a "
-                                        "config key (--show-config lists them).")
+    dqn = agents.add_parser(
+        "dqn",
+        help="DQN with every Rainbow extension (Atari or any Gymnasium env)",
+        description="Train DQN / Rainbow. Presets follow the Rainbow ablation; every knob is a "
+        "config key (--show-config lists them).",
+    )
     dqn.add_argument("--env", default="CartPole-v1", help="Gymnasium env id, e.g. CartPole-v1 or ALE/Pong-v5")
     dqn.add_argument("--preset", default="dqn", help="dqn, double, dueling, prioritized, c51, noisy or rainbow")
     dqn.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     _run_options(dqn)
     dqn.set_defaults(handler=_train_dqn)
 
-    az = agents.add_parser("alphazero", help="AlphaZero self-play with batched MCTS on a board game",
-                           description="Train AlphaZero by batched self-play. Per-game defaults; every knob is a "
-                                       "config key (--show-config lists them).")
+    az = agents.add_parser(
+        "alphazero",
+        help="AlphaZero self-play with batched MCTS on a board game",
+        description="Train AlphaZero by batched self-play. Per-game defaults; every knob is a "
+        "config key (--show-config lists them).",
+    )
     az.add_argument("--game", default="connect4", help="tictactoe, connect4, othello, gomoku, hex or go")
     az.add_argument("--list-presets", action="store_true", help="print the per-game presets and exit")
     _run_options(az)
@@ -76,40 +107,55 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="evaluate a trained agent", description="Evaluate a checkpoint.")
     ev_agents = ev.add_subparsers(dest="agent", metavar="AGENT", required=True)
-    evd = ev_agents.add_parser("dqn", help="standard Atari protocol: 30 no-op starts, eps 0.001, full games",
-                               description="Evaluate a DQN checkpoint with the standard protocol and print the mean, "
-                                           "median and std of game scores and the human-normalised score.")
+    evd = ev_agents.add_parser(
+        "dqn",
+        help="standard Atari protocol: 30 no-op starts, eps 0.001, full games",
+        description="Evaluate a DQN checkpoint with the standard protocol and print the mean, "
+        "median and std of game scores and the human-normalised score.",
+    )
     evd.add_argument("checkpoint", help="run directory (newest checkpoint) or checkpoint file")
     evd.add_argument("--episodes", type=int, default=30, help="evaluation episodes (default 30)")
     evd.add_argument("--video", default=None, metavar="DIR", help="record MP4 videos of the episodes into DIR")
     evd.add_argument("--seed", type=int, default=0, help="evaluation seed")
     evd.add_argument("--json", action="store_true", help="print the result as one JSON object")
     evd.set_defaults(handler=_eval_dqn)
-    eva = ev_agents.add_parser("alphazero", help="play a checkpoint against the reference players",
-                               description="Evaluate an AlphaZero checkpoint against random, one-ply and alpha-beta "
-                                           "players (and the Connect Four solver's optimal-move share).")
+    eva = ev_agents.add_parser(
+        "alphazero",
+        help="play a checkpoint against the reference players",
+        description="Evaluate an AlphaZero checkpoint against random, one-ply and alpha-beta "
+        "players (and the Connect Four solver's optimal-move share).",
+    )
     eva.add_argument("checkpoint", help="run directory (newest checkpoint) or checkpoint file")
     eva.add_argument("--games", type=int, default=20, help="games per opponent (colours alternate)")
     eva.add_argument("--sims", type=int, default=None, help="MCTS simulations per move (default: the training value)")
     eva.add_argument("--json", action="store_true", help="print the result as one JSON object")
     eva.set_defaults(handler=_eval_alphazero)
 
-    play = sub.add_parser("play", help="play a board game against an agent in the terminal",
-                          description="Play against an AlphaZero checkpoint or a reference player. Type moves in the "
-                                      "game's notation (e.g. 'd' in Connect Four, 'e5' in Go, 'pass'); 'quit' leaves.")
+    play = sub.add_parser(
+        "play",
+        help="play a board game against an agent in the terminal",
+        description="Play against an AlphaZero checkpoint or a reference player. Type moves in the "
+        "game's notation (e.g. 'd' in Connect Four, 'e5' in Go, 'pass'); 'quit' leaves.",
+    )
     play.add_argument("--game", required=True, help="tictactoe, connect4, othello, gomoku, hex or go")
-    play.add_argument("--checkpoint", default=None,
-                      help="AlphaZero run directory or checkpoint; without it you play the opponent given by --opponent")
+    play.add_argument(
+        "--checkpoint",
+        default=None,
+        help="AlphaZero run directory or checkpoint; without it you play the opponent given by --opponent",
+    )
     play.add_argument("--opponent", default="alphabeta:4", help="reference opponent when no checkpoint is given")
     play.add_argument("--color", choices=["first", "second"], default="first", help="move first or second")
     play.add_argument("--sims", type=int, default=200, help="agent's MCTS simulations per move (its strength)")
     play.set_defaults(handler=_play)
 
-    arena = sub.add_parser("arena", help="pit two players against each other",
-                           description="Play PLAYER_A against PLAYER_B over a set of openings with colours swapped and "
-                                       "report wins/draws/losses and an Elo difference with a 95% interval. A player "
-                                       "is a checkpoint path or a reference name: random, oneply, alphabeta[:DEPTH], "
-                                       "perfect (tic-tac-toe), solver (Connect Four).")
+    arena = sub.add_parser(
+        "arena",
+        help="pit two players against each other",
+        description="Play PLAYER_A against PLAYER_B over a set of openings with colours swapped and "
+        "report wins/draws/losses and an Elo difference with a 95% interval. A player "
+        "is a checkpoint path or a reference name: random, oneply, alphabeta[:DEPTH], "
+        "perfect (tic-tac-toe), solver (Connect Four).",
+    )
     arena.add_argument("player_a")
     arena.add_argument("player_b")
     arena.add_argument("--game", required=True, help="tictactoe, connect4, othello, gomoku, hex or go")
@@ -119,11 +165,18 @@ def build_parser() -> argparse.ArgumentParser:
     arena.add_argument("--json", action="store_true", help="print the result as one JSON object")
     arena.set_defaults(handler=_arena)
 
-    demo = sub.add_parser("demo", help="supervised and unsupervised nets on scikit-learn's digits",
-                          description="Train one model from `nets` on the bundled 8x8 digits and report test figures.")
+    demo = sub.add_parser(
+        "demo",
+        help="supervised and unsupervised nets on scikit-learn's digits",
+        description="Train one model from `nets` on the bundled 8x8 digits and report test figures.",
+    )
     demo.add_argument("dataset", choices=["digits"], help="the dataset (bundled with scikit-learn)")
-    demo.add_argument("--model", default="mlp", choices=["mlp", "lenet", "lstm", "ae", "dae", "rbm", "dbn", "vae", "gan"],
-                      help="which model to train")
+    demo.add_argument(
+        "--model",
+        default="mlp",
+        choices=["mlp", "lenet", "lstm", "ae", "dae", "rbm", "dbn", "vae", "gan"],
+        help="which model to train",
+    )
     demo.add_argument("--seed", type=int, default=0, help="random seed")
     demo.add_argument("--runs-dir", default="runs", help="folder for the run directory with its plots")
     demo.set_defaults(handler=_demo)
@@ -176,8 +229,12 @@ def _train(args: argparse.Namespace, agent: str, cfg: Any, run, resume: bool) ->
     if args.backend == "ray":
         from rlkit.backend import RayOptions, train_with_ray
 
-        options = RayOptions(address=args.address, num_workers=args.num_workers,
-                             gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker)
+        options = RayOptions(
+            address=args.address,
+            num_workers=args.num_workers,
+            gpus_per_worker=args.gpus_per_worker,
+            cpus_per_worker=args.cpus_per_worker,
+        )
         return train_with_ray(agent, cfg, run, resume=resume, options=options)
     if agent == "dqn":
         from agents.dqn import train
@@ -252,8 +309,9 @@ def _eval_alphazero(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     from agents.alphazero import play
 
-    play(args.game, checkpoint=args.checkpoint, opponent=args.opponent, human_first=args.color == "first",
-         sims=args.sims)
+    play(
+        args.game, checkpoint=args.checkpoint, opponent=args.opponent, human_first=args.color == "first", sims=args.sims
+    )
     return 0
 
 
@@ -268,8 +326,9 @@ def _arena(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     import runpy
 
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts",
-                          "supervised_digits.py")
+    script = os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "supervised_digits.py"
+    )
     if not os.path.exists(script):
         raise RlkitError("the digits demo lives in scripts/supervised_digits.py of a source checkout; it is not here")
     sys.argv = [script, "--model", args.model, "--seed", str(args.seed), "--out", args.runs_dir]

@@ -19,19 +19,22 @@ import difflib
 import json
 import types
 import typing
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rlkit.errors import RlkitError
 
-__all__ = ["param", "apply_overrides", "to_dict", "from_dict", "validate", "describe", "flatten", "format_config"]
+__all__ = ["apply_overrides", "describe", "flatten", "format_config", "from_dict", "param", "to_dict", "validate"]
 
 
 def param(default: Any, help: str, choices: Sequence[Any] | None = None) -> Any:
     """A dataclass field with help text (shown by `--help`) and optional valid choices."""
     metadata = {"help": help, "choices": tuple(choices) if choices is not None else None}
     if isinstance(default, (list, dict, set)) or dataclasses.is_dataclass(default):
-        factory = (lambda d=default: dataclasses.replace(d)) if dataclasses.is_dataclass(default) else (
-            lambda d=default: type(d)(d)
+        factory = (
+            (lambda d=default: dataclasses.replace(d))
+            if dataclasses.is_dataclass(default)
+            else (lambda d=default: type(d)(d))
         )
         return dataclasses.field(default_factory=factory, metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)

@@ -20,10 +20,12 @@ import json
 import math
 import os
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from tqdm.auto import tqdm
+from typing_extensions import Self
 
 __all__ = ["MetricsLogger", "read_metrics"]
 
@@ -52,9 +54,17 @@ class MetricsLogger:
     :param tensorboard: write TensorBoard events when the `tensorboard` package is installed.
     """
 
-    def __init__(self, run_dir: str | Path | None = None, total: int | None = None, unit: str = "step",
-                 desc: str | None = None, show: Iterable[str] = (), start: int = 0, progress: bool = True,
-                 tensorboard: bool = True):
+    def __init__(
+        self,
+        run_dir: str | Path | None = None,
+        total: int | None = None,
+        unit: str = "step",
+        desc: str | None = None,
+        show: Iterable[str] = (),
+        start: int = 0,
+        progress: bool = True,
+        tensorboard: bool = True,
+    ):
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.show = list(show)
         self._latest: dict[str, Any] = {}
@@ -63,13 +73,19 @@ class MetricsLogger:
         self._t0 = time.time()
         if self.run_dir is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.run_dir / "metrics.jsonl", "a", buffering=1)
+            self._file = open(self.run_dir / "metrics.jsonl", "a", buffering=1)  # noqa: SIM115 (open for the logger's life)
             if tensorboard:
                 self._tb = _tensorboard_writer(self.run_dir / "tb")
         # disable=None hides the bar when not attached to a terminal (CI logs stay readable)
-        self._bar = tqdm(total=total, initial=start, unit=unit, desc=desc, dynamic_ncols=True,
-                         disable=None if progress and os.environ.get("RLKIT_PROGRESS") != "0" else True,
-                         smoothing=0.05)
+        self._bar = tqdm(
+            total=total,
+            initial=start,
+            unit=unit,
+            desc=desc,
+            dynamic_ncols=True,
+            disable=None if progress and os.environ.get("RLKIT_PROGRESS") != "0" else True,
+            smoothing=0.05,
+        )
         self._bar_n = start
 
     def update(self, step: int) -> None:
@@ -111,7 +127,7 @@ class MetricsLogger:
             self._tb.close()
             self._tb = None
 
-    def __enter__(self) -> "MetricsLogger":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from rlkit.metrics import read_metrics
 
@@ -20,8 +20,14 @@ def _smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
-def plot_metrics(metrics_path: str | Path, keys: Sequence[str], out_png: str | Path, x: str = "step",
-                 title: str | None = None, smooth: int = 1) -> Path | None:
+def plot_metrics(
+    metrics_path: str | Path,
+    keys: Sequence[str],
+    out_png: str | Path,
+    x: str = "step",
+    title: str | None = None,
+    smooth: int = 1,
+) -> Path | None:
     """One panel per metric key against `x`; returns the PNG path, or None when no key has data."""
     import matplotlib
 

@@ -32,7 +32,7 @@ import torch
 
 from rlkit.errors import RlkitError
 
-__all__ = ["Run", "save_checkpoint", "load_checkpoint", "get_rng_state", "set_rng_state", "seed_everything"]
+__all__ = ["Run", "get_rng_state", "load_checkpoint", "save_checkpoint", "seed_everything", "set_rng_state"]
 
 _CKPT = re.compile(r"step_(\d+)\.pt$")
 
@@ -61,7 +61,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device | 
         raise RlkitError(f"checkpoint {str(path)!r} does not exist")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as err:  # corrupt file, foreign pickle, truncated write from another tool
+    except Exception as err:  # noqa: BLE001 (corrupt file, foreign pickle, truncated write: all mean unreadable)
         reason = str(err).splitlines()[0][:200]
         raise RlkitError(f"{str(path)!r} is not a readable rlkit checkpoint ({type(err).__name__}: {reason})") from None
 
@@ -75,12 +75,16 @@ def seed_everything(seed: int) -> None:
 
 def get_rng_state() -> dict[str, Any]:
     """The state of Python's, NumPy's and torch's global generators, as checkpoint-safe values."""
-    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    _kind, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
         "python": list(random.getstate()[1]),
         "python_gauss": random.getstate()[2],
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos), "has_gauss": int(has_gauss),
-                  "cached": float(cached)},
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -112,8 +116,13 @@ class Run:
     videos_dir = property(lambda self: self.path / "videos")
 
     @classmethod
-    def create(cls, root: str | os.PathLike = "runs", name: str | None = None, config: dict | None = None,
-               exist_ok: bool = False) -> "Run":
+    def create(
+        cls,
+        root: str | os.PathLike = "runs",
+        name: str | None = None,
+        config: dict | None = None,
+        exist_ok: bool = False,
+    ) -> Run:
         """Make `root/name/` (name defaults to a timestamp) with its sub-folders and config.json."""
         name = name or time.strftime("%Y%m%d-%H%M%S")
         run = cls(Path(root) / name)
@@ -127,7 +136,7 @@ class Run:
         return run
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "Run":
+    def open(cls, path: str | os.PathLike) -> Run:
         """An existing run; `path` may be the run directory or a checkpoint inside it."""
         path = Path(path)
         if path.is_file():

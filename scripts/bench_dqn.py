@@ -34,10 +34,19 @@ ENV_ID = "ALE/Pong-v5"
 
 def bench_agent(steps: int, warmup: int, num_envs: int, vectorization: str) -> float:
     """Agent steps/s of ``agents.dqn.train`` over its learning phase (timestamps of metrics.jsonl)."""
-    cfg = dqn.make_config("dqn", ENV_ID, [f"total_steps={warmup + steps}", f"learning_starts_steps={warmup}",
-                                          f"num_envs={num_envs}", f"vectorization={vectorization}",
-                                          "buffer_size=100000", f"log_every_steps={num_envs * 25}",
-                                          "checkpoint_every_steps=0"])
+    cfg = dqn.make_config(
+        "dqn",
+        ENV_ID,
+        [
+            f"total_steps={warmup + steps}",
+            f"learning_starts_steps={warmup}",
+            f"num_envs={num_envs}",
+            f"vectorization={vectorization}",
+            "buffer_size=100000",
+            f"log_every_steps={num_envs * 25}",
+            "checkpoint_every_steps=0",
+        ],
+    )
     with tempfile.TemporaryDirectory() as root:
         run = Run.create(root, "bench", to_dict(cfg))
         dqn.train(cfg, run)
@@ -81,7 +90,9 @@ def bench_baseline(steps: int, warmup: int) -> float:
             with torch.no_grad():
                 target_max, _ = target_network(torch.Tensor(rb_next_obs[idx])).max(dim=1)
                 td_target = torch.Tensor(rb_rewards[idx]) + 0.99 * target_max * (1 - torch.Tensor(rb_dones[idx]))
-            old_val = q_network(torch.Tensor(rb_obs[idx])).gather(1, torch.LongTensor(rb_actions[idx])[:, None]).squeeze()
+            old_val = (
+                q_network(torch.Tensor(rb_obs[idx])).gather(1, torch.LongTensor(rb_actions[idx])[:, None]).squeeze()
+            )
             loss = F.mse_loss(td_target, old_val)
             optimizer.zero_grad()
             loss.backward()

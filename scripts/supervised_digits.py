@@ -271,7 +271,9 @@ def save_grid(outcome: Outcome, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     rows = math.ceil(len(outcome.images) / outcome.columns)
-    figure, axes = plt.subplots(rows, outcome.columns, figsize=(outcome.columns, rows + 0.4), squeeze=False)
+    height = 1.1 * rows + 0.6  # inches: a row of images with captions, plus the title
+    figure, axes = plt.subplots(rows, outcome.columns, figsize=(outcome.columns, height), squeeze=False)
+    figure.subplots_adjust(top=1 - 0.6 / height)
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
         if index < len(outcome.images):

@@ -36,8 +36,14 @@ def make_env(cfg: DQNConfig, num_envs: int, seed: int, vectorization: str | None
     preset = cfg.env_preset
     if preset == "auto":
         preset = "dqn" if is_atari(cfg.env_id) else "none"
-    return envs.make(cfg.env_id, num_envs=num_envs, preset=None if preset == "none" else preset, seed=seed,
-                     vectorization=vectorization or cfg.vectorization, **gym_kwargs)
+    return envs.make(
+        cfg.env_id,
+        num_envs=num_envs,
+        preset=None if preset == "none" else preset,
+        seed=seed,
+        vectorization=vectorization or cfg.vectorization,
+        **gym_kwargs,
+    )
 
 
 def linear_schedule(start: float, end: float, duration_steps: int, step: int) -> float:
@@ -55,9 +61,18 @@ class Actor:
     :param random_until_steps: act uniformly at random before this step (the replay warm-up).
     """
 
-    def __init__(self, network: nn.Module, num_actions: int, num_envs: int, device: torch.device, seed: int,
-                 eps_start: float = 1.0, eps_end: float = 0.01, eps_decay_steps: int = 1,
-                 random_until_steps: int = 0) -> None:
+    def __init__(
+        self,
+        network: nn.Module,
+        num_actions: int,
+        num_envs: int,
+        device: torch.device,
+        seed: int,
+        eps_start: float = 1.0,
+        eps_end: float = 0.01,
+        eps_decay_steps: int = 1,
+        random_until_steps: int = 0,
+    ) -> None:
         self.network = network
         self.num_actions = num_actions
         self.num_envs = num_envs

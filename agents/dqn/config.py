@@ -38,18 +38,24 @@ class DQNConfig:
     # environment
     env_id: str = param("CartPole-v1", "Gymnasium env id, e.g. ALE/Pong-v5 or CartPole-v1")
     env_preset: str = param(
-        "auto", "Atari preprocessing: dqn (Mnih 2015), machado (sticky actions), none; auto = dqn for Atari",
-        choices=["auto", "dqn", "machado", "none"])
-    vectorization: str = param("auto", "envs.make vectorisation; auto = sync for one env, async (processes) else",
-                               choices=["auto", "sync", "async", "native"])
+        "auto",
+        "Atari preprocessing: dqn (Mnih 2015), machado (sticky actions), none; auto = dqn for Atari",
+        choices=["auto", "dqn", "machado", "none"],
+    )
+    vectorization: str = param(
+        "auto",
+        "envs.make vectorisation; auto = sync for one env, async (processes) else",
+        choices=["auto", "sync", "async", "native"],
+    )
     num_envs: int = param(4, "vectorised environments stepped together (one batched network call per step)")
     seed: int = param(0, "seed for envs, network init, replay sampling and exploration")
     total_steps: int = param(50_000, "agent steps to train for (summed over envs)")
     device: str = param("auto", "torch device for the learner and actor", choices=["auto", "cpu", "cuda"])
 
     # network
-    torso: str = param("auto", "feature extractor; auto = nature_cnn for image observations, mlp otherwise",
-                       choices=list(TORSOS))
+    torso: str = param(
+        "auto", "feature extractor; auto = nature_cnn for image observations, mlp otherwise", choices=list(TORSOS)
+    )
     # param() gives list defaults a default_factory, which ruff cannot see
     mlp_hidden: list[int] = param([128, 128], "hidden widths of the mlp torso")  # noqa: RUF009
     lstm_hidden: int = param(128, "hidden size of the lstm torso (DRQN)")
@@ -61,14 +67,17 @@ class DQNConfig:
     v_min: float = param(-10.0, "lowest atom of the C51 support")
     v_max: float = param(10.0, "highest atom of the C51 support")
     pretrained_torso: str = param(
-        "", "AE/DAE/DBN file (agents.dqn.pretrain) whose encoder becomes the torso, fine-tuned by Q-learning")
+        "", "AE/DAE/DBN file (agents.dqn.pretrain) whose encoder becomes the torso, fine-tuned by Q-learning"
+    )
 
     # learning
     double: bool = param(False, "double Q-learning: online net picks the next action, target net scores it")
     n_step: int = param(1, "multi-step return length")
     gamma: float = param(0.99, "discount factor")
     loss: str = param("huber", "TD loss for expected-Q agents", choices=["huber", "mse"])
-    optimizer: str = param("adam", "optimiser; rmsprop is the Nature DQN's centred RMSProp", choices=["adam", "rmsprop"])
+    optimizer: str = param(
+        "adam", "optimiser; rmsprop is the Nature DQN's centred RMSProp", choices=["adam", "rmsprop"]
+    )
     lr: float = param(1e-4, "learning rate")
     adam_eps: float = param(1.5e-4, "epsilon of Adam / RMSProp")
     max_grad_norm: float = param(10.0, "gradient clipping by global norm; 0 disables it")
@@ -115,18 +124,51 @@ def _base(env_id: str) -> DQNConfig:
         # Nature DQN (Mnih et al. 2015): 1M replay, 50k random steps, target copy every 10k
         # agent steps (DeepMind's Lua code counts agent steps here), epsilon 1 -> 0.1 over 1M.
         return DQNConfig(
-            env_id=env_id, num_envs=4, total_steps=10_000_000, head_hidden=512, loss="huber", optimizer="rmsprop",
-            lr=2.5e-4, adam_eps=0.01, max_grad_norm=0.0, batch_size=32, train_every_steps=4,
-            target_update_steps=10_000, learning_starts_steps=50_000, buffer_size=1_000_000,
-            eps_start=1.0, eps_end=0.1, eps_decay_steps=1_000_000, checkpoint_every_steps=500_000,
-            log_every_steps=10_000)
+            env_id=env_id,
+            num_envs=4,
+            total_steps=10_000_000,
+            head_hidden=512,
+            loss="huber",
+            optimizer="rmsprop",
+            lr=2.5e-4,
+            adam_eps=0.01,
+            max_grad_norm=0.0,
+            batch_size=32,
+            train_every_steps=4,
+            target_update_steps=10_000,
+            learning_starts_steps=50_000,
+            buffer_size=1_000_000,
+            eps_start=1.0,
+            eps_end=0.1,
+            eps_decay_steps=1_000_000,
+            checkpoint_every_steps=500_000,
+            log_every_steps=10_000,
+        )
     # CartPole scale, after the RL Baselines3 Zoo's tuned DQN: 256x256 MLP, lr 2.3e-3, one update of
     # 64 per 2 agent steps, target copy every 128 updates, epsilon down to 0.04 over 8k steps.
     return DQNConfig(
-        env_id=env_id, num_envs=4, vectorization="sync", total_steps=50_000, mlp_hidden=[256, 256], head_hidden=0,
-        loss="huber", optimizer="adam", lr=2.3e-3, adam_eps=1e-8, max_grad_norm=10.0, batch_size=64,
-        train_every_steps=2, target_update_steps=256, learning_starts_steps=1_000, buffer_size=50_000,
-        eps_start=1.0, eps_end=0.04, eps_decay_steps=8_000, checkpoint_every_steps=0, log_every_steps=1_000)
+        env_id=env_id,
+        num_envs=4,
+        vectorization="sync",
+        total_steps=50_000,
+        mlp_hidden=[256, 256],
+        head_hidden=0,
+        loss="huber",
+        optimizer="adam",
+        lr=2.3e-3,
+        adam_eps=1e-8,
+        max_grad_norm=10.0,
+        batch_size=64,
+        train_every_steps=2,
+        target_update_steps=256,
+        learning_starts_steps=1_000,
+        buffer_size=50_000,
+        eps_start=1.0,
+        eps_end=0.04,
+        eps_decay_steps=8_000,
+        checkpoint_every_steps=0,
+        log_every_steps=1_000,
+    )
 
 
 def dqn(env_id: str) -> DQNConfig:
@@ -173,17 +215,42 @@ def noisy(env_id: str) -> DQNConfig:
 def rainbow(env_id: str) -> DQNConfig:
     """Rainbow (Hessel et al. 2018): double + dueling + PER + 3-step + C51 + noisy."""
     cfg = dataclasses.replace(
-        _base(env_id), double=True, dueling=True, prioritized=True, per_alpha=0.5, per_beta0=0.4, n_step=3,
-        num_atoms=51, noisy=True, noisy_sigma0=0.5, eps_start=0.0, eps_end=0.0)
+        _base(env_id),
+        double=True,
+        dueling=True,
+        prioritized=True,
+        per_alpha=0.5,
+        per_beta0=0.4,
+        n_step=3,
+        num_atoms=51,
+        noisy=True,
+        noisy_sigma0=0.5,
+        eps_start=0.0,
+        eps_end=0.0,
+    )
     if is_atari(env_id):
         # Hessel et al. 2018, table 1: target every 32k frames, learning starts at 80k frames.
-        return dataclasses.replace(cfg, optimizer="adam", lr=6.25e-5, adam_eps=1.5e-4, max_grad_norm=10.0,
-                                   target_update_steps=8_000, learning_starts_steps=20_000, v_min=-10.0, v_max=10.0)
+        return dataclasses.replace(
+            cfg,
+            optimizer="adam",
+            lr=6.25e-5,
+            adam_eps=1.5e-4,
+            max_grad_norm=10.0,
+            target_update_steps=8_000,
+            learning_starts_steps=20_000,
+            v_min=-10.0,
+            v_max=10.0,
+        )
     return dataclasses.replace(cfg, v_min=0.0, v_max=100.0)
 
 
 PRESETS: dict[str, Callable[[str], DQNConfig]] = {
-    "dqn": dqn, "double": double, "dueling": dueling, "prioritized": prioritized, "c51": c51, "noisy": noisy,
+    "dqn": dqn,
+    "double": double,
+    "dueling": dueling,
+    "prioritized": prioritized,
+    "c51": c51,
+    "noisy": noisy,
     "rainbow": rainbow,
 }
 
@@ -203,11 +270,33 @@ def make_config(preset: str = "dqn", env_id: str = "CartPole-v1", overrides: lis
 def check_config(cfg: DQNConfig) -> None:
     """Range and combination checks that need no environment. :raises RlkitError:"""
     validate(cfg)
-    positive = ("num_envs", "total_steps", "batch_size", "train_every_steps", "buffer_size", "n_step",
-                "num_atoms", "target_update_steps", "log_every_steps", "seq_len")
+    positive = (
+        "num_envs",
+        "total_steps",
+        "batch_size",
+        "train_every_steps",
+        "buffer_size",
+        "n_step",
+        "num_atoms",
+        "target_update_steps",
+        "log_every_steps",
+        "seq_len",
+    )
     for name in positive:
         if getattr(cfg, name) < 1:
             raise RlkitError(f"{name} must be >= 1, got {getattr(cfg, name)}")
+    for name in (
+        "learning_starts_steps",
+        "checkpoint_every_steps",
+        "eval_every_steps",
+        "burn_in_steps",
+        "eps_decay_steps",
+        "max_grad_norm",
+    ):
+        if getattr(cfg, name) < 0:
+            raise RlkitError(f"{name} must be >= 0, got {getattr(cfg, name)}")
+    if cfg.lr <= 0 or cfg.eval_episodes < 1:
+        raise RlkitError(f"lr must be > 0 and eval_episodes >= 1, got lr={cfg.lr}, eval_episodes={cfg.eval_episodes}")
     if not 0.0 <= cfg.gamma <= 1.0:
         raise RlkitError(f"gamma must lie in [0, 1], got {cfg.gamma}")
     if not 0.0 < cfg.target_tau <= 1.0:
@@ -219,11 +308,14 @@ def check_config(cfg: DQNConfig) -> None:
     if cfg.batch_size > cfg.buffer_size:
         raise RlkitError(f"batch_size {cfg.batch_size} exceeds buffer_size {cfg.buffer_size}")
     if cfg.torso == "lstm":
-        unsupported = [f for f in ("prioritized", "noisy") if getattr(cfg, f)] + (["num_atoms>1"] if cfg.num_atoms > 1
-                                                                                  else [])
+        unsupported = [f for f in ("prioritized", "noisy") if getattr(cfg, f)] + (
+            ["num_atoms>1"] if cfg.num_atoms > 1 else []
+        )
         if unsupported or cfg.n_step != 1:
-            raise RlkitError(f"torso=lstm (DRQN) trains 1-step expected-Q on sequences; it does not support "
-                             f"{unsupported + (['n_step>1'] if cfg.n_step != 1 else [])}")
+            raise RlkitError(
+                f"torso=lstm (DRQN) trains 1-step expected-Q on sequences; it does not support "
+                f"{unsupported + (['n_step>1'] if cfg.n_step != 1 else [])}"
+            )
     if cfg.pretrained_torso and cfg.torso not in ("auto", "mlp"):
         raise RlkitError(f"pretrained_torso gives a fully connected torso; set torso=mlp (or auto), not {cfg.torso!r}")
 
@@ -242,15 +334,20 @@ def check_compatible(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: in
     # An mlp on pixels flattens the frame stack; it is what a pretrained AE/DBN torso is.
     fits = ["nature_cnn", "mlp"] if image else (["mlp", "lstm"] if len(obs_shape) == 1 else [])
     if not fits:
-        raise RlkitError(f"{cfg.env_id} has observations of shape {tuple(obs_shape)}; DQN supports image stacks "
-                         "[C, H, W] (nature_cnn) and vectors [D] (mlp, lstm)")
+        raise RlkitError(
+            f"{cfg.env_id} has observations of shape {tuple(obs_shape)}; DQN supports image stacks "
+            "[C, H, W] (nature_cnn) and vectors [D] (mlp, lstm)"
+        )
     torso = fits[0] if cfg.torso == "auto" else cfg.torso
     if torso not in fits:
-        raise RlkitError(f"torso {torso!r} does not fit {cfg.env_id}: its observations have shape "
-                         f"{tuple(obs_shape)}; networks that fit: {fits}")
+        raise RlkitError(
+            f"torso {torso!r} does not fit {cfg.env_id}: its observations have shape "
+            f"{tuple(obs_shape)}; networks that fit: {fits}"
+        )
     if torso == "nature_cnn" and tuple(obs_shape[1:]) != (84, 84):
-        raise RlkitError(f"nature_cnn expects 84x84 frames, {cfg.env_id} gives {tuple(obs_shape)}; "
-                         "use env_preset=dqn or machado")
+        raise RlkitError(
+            f"nature_cnn expects 84x84 frames, {cfg.env_id} gives {tuple(obs_shape)}; use env_preset=dqn or machado"
+        )
     return torso
 
 
@@ -263,6 +360,8 @@ def check_checkpoint(state: dict[str, Any], cfg: DQNConfig | None, path) -> DQNC
         arch = ("env_id", "torso", "mlp_hidden", "lstm_hidden", "head_hidden", "dueling", "noisy", "num_atoms")
         differ = [k for k in arch if getattr(saved, k) != getattr(cfg, k)]
         if differ:
-            raise RlkitError(f"checkpoint {str(path)!r} is from another architecture: "
-                             + ", ".join(f"{k}={getattr(saved, k)!r} (config says {getattr(cfg, k)!r})" for k in differ))
+            raise RlkitError(
+                f"checkpoint {str(path)!r} is from another architecture: "
+                + ", ".join(f"{k}={getattr(saved, k)!r} (config says {getattr(cfg, k)!r})" for k in differ)
+            )
     return saved

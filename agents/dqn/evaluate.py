@@ -52,8 +52,9 @@ def load_agent(checkpoint_or_run_dir: str | Path, device: str = "auto") -> tuple
 
 
 @torch.no_grad()
-def evaluate_network(cfg: DQNConfig, network: torch.nn.Module, episodes: int, seed: int,
-                     num_envs: int = MAX_EVAL_ENVS) -> list[float]:
+def evaluate_network(
+    cfg: DQNConfig, network: torch.nn.Module, episodes: int, seed: int, num_envs: int = MAX_EVAL_ENVS
+) -> list[float]:
     """Scores of ``episodes`` full games played by ``network`` under the evaluation protocol."""
     num_envs = max(1, min(num_envs, episodes))
     env = make_env(cfg, num_envs, seed)
@@ -79,8 +80,13 @@ def evaluate_network(cfg: DQNConfig, network: torch.nn.Module, episodes: int, se
     return scores
 
 
-def evaluate(checkpoint_or_run_dir: str | Path, episodes: int = 30, video_dir: str | Path | None = None,
-             seed: int = 0, device: str = "auto") -> dict[str, Any]:
+def evaluate(
+    checkpoint_or_run_dir: str | Path,
+    episodes: int = 30,
+    video_dir: str | Path | None = None,
+    seed: int = 0,
+    device: str = "auto",
+) -> dict[str, Any]:
     """Play ``episodes`` games with the agent of a checkpoint (or a run's newest) and summarise the scores.
 
     :param video_dir: if given, one more game is recorded there as an MP4.
@@ -92,10 +98,16 @@ def evaluate(checkpoint_or_run_dir: str | Path, episodes: int = 30, video_dir: s
         raise RlkitError(f"episodes must be >= 1, got {episodes}")
     cfg, network = load_agent(checkpoint_or_run_dir, device)
     scores = np.array(evaluate_network(cfg, network, episodes, seed))
-    summary = {"env_id": cfg.env_id, "episodes": len(scores), "mean": float(scores.mean()),
-               "median": float(np.median(scores)), "std": float(scores.std()), "min": float(scores.min()),
-               "max": float(scores.max()),
-               "human_normalized": human_normalized(cfg.env_id, float(scores.mean())) if is_atari(cfg.env_id) else None}
+    summary = {
+        "env_id": cfg.env_id,
+        "episodes": len(scores),
+        "mean": float(scores.mean()),
+        "median": float(np.median(scores)),
+        "std": float(scores.std()),
+        "min": float(scores.min()),
+        "max": float(scores.max()),
+        "human_normalized": human_normalized(cfg.env_id, float(scores.mean())) if is_atari(cfg.env_id) else None,
+    }
     if video_dir is not None:
         summary["video"] = str(record_video(cfg, network, Path(video_dir), seed))
     return summary
@@ -130,4 +142,3 @@ def record_video(cfg: DQNConfig, network: torch.nn.Module, video_dir: Path, seed
     path = video_dir / f"{cfg.env_id.split('/')[-1]}-seed{seed}.mp4"
     imageio.mimwrite(path, frames, fps=30 if is_atari(cfg.env_id) else 50, macro_block_size=1)
     return path
-

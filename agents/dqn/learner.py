@@ -111,8 +111,9 @@ def recurrent_q_loss(double: bool, kind: str, burn_in: int) -> LossFn:
         A = q_tm1.shape[-1]
         flat = lambda x: x.reshape(-1, *x.shape[2:])
         a_t = select_next_actions(flat(selector).reshape(-1, A))
-        target_tm1 = q_learning_target(flat(batch.reward[:, burn_in:]), flat(batch.discount[:, burn_in:]),
-                                       flat(q_t_target), a_t)
+        target_tm1 = q_learning_target(
+            flat(batch.reward[:, burn_in:]), flat(batch.discount[:, burn_in:]), flat(q_t_target), a_t
+        )
         loss, td_error = td_loss(flat(q_tm1), flat(batch.action[:, burn_in:]), target_tm1, kind)
         mask = flat(batch.mask[:, burn_in:]).to(loss.dtype)
         # One loss per sequence (mean over its valid steps) so weights and priorities stay per sample.
@@ -173,8 +174,12 @@ class Learner:
             self.target.load_state_dict(self.online.state_dict())
 
     def state_dict(self) -> dict[str, Any]:
-        return {"online": self.online.state_dict(), "target": self.target.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "num_updates": self.num_updates}
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "num_updates": self.num_updates,
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.online.load_state_dict(state["online"])

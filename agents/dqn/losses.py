@@ -37,8 +37,9 @@ def select_next_actions(q_t_selector: torch.Tensor) -> torch.Tensor:
     return q_t_selector.argmax(dim=1)
 
 
-def q_learning_target(r_t: torch.Tensor, discount_t: torch.Tensor, q_t_target: torch.Tensor,
-                      a_t: torch.Tensor) -> torch.Tensor:
+def q_learning_target(
+    r_t: torch.Tensor, discount_t: torch.Tensor, q_t_target: torch.Tensor, a_t: torch.Tensor
+) -> torch.Tensor:
     """n-step Q-learning target ``float32 [B]``: ``r_t + discount_t * Q_target(s_t, a_t)``.
 
     :param r_t: ``float32 [B]`` discounted n-step reward sum.
@@ -50,8 +51,9 @@ def q_learning_target(r_t: torch.Tensor, discount_t: torch.Tensor, q_t_target: t
     return (r_t + discount_t * q_t).detach()
 
 
-def td_loss(q_tm1: torch.Tensor, a_tm1: torch.Tensor, target_tm1: torch.Tensor,
-            kind: str = "huber") -> tuple[torch.Tensor, torch.Tensor]:
+def td_loss(
+    q_tm1: torch.Tensor, a_tm1: torch.Tensor, target_tm1: torch.Tensor, kind: str = "huber"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-sample TD loss ``float32 [B]`` and TD error ``float32 [B]``.
 
     Huber with delta 1 is the Nature DQN's clipping of the error term to [-1, 1].
@@ -71,8 +73,9 @@ def td_loss(q_tm1: torch.Tensor, a_tm1: torch.Tensor, target_tm1: torch.Tensor,
     return loss, td_error.detach()
 
 
-def categorical_projection(r_t: torch.Tensor, discount_t: torch.Tensor, probs_t: torch.Tensor,
-                           z: torch.Tensor) -> torch.Tensor:
+def categorical_projection(
+    r_t: torch.Tensor, discount_t: torch.Tensor, probs_t: torch.Tensor, z: torch.Tensor
+) -> torch.Tensor:
     """Project the shifted distribution ``r_t + discount_t * z`` back onto the support ``z``.
 
     The C51 operator of Bellemare et al. 2017 (algorithm 1): every target atom's mass is split
@@ -100,8 +103,9 @@ def categorical_projection(r_t: torch.Tensor, discount_t: torch.Tensor, probs_t:
     return projected
 
 
-def categorical_target(r_t: torch.Tensor, discount_t: torch.Tensor, logits_t_target: torch.Tensor,
-                       a_t: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+def categorical_target(
+    r_t: torch.Tensor, discount_t: torch.Tensor, logits_t_target: torch.Tensor, a_t: torch.Tensor, z: torch.Tensor
+) -> torch.Tensor:
     """Projected target distribution ``float32 [B, K]`` for bootstrap actions ``a_t`` (``long [B]``).
 
     :param logits_t_target: ``float32 [B, A, K]`` target-network atom logits at the bootstrap state.
@@ -126,4 +130,3 @@ def categorical_loss(logits_tm1: torch.Tensor, a_tm1: torch.Tensor, target_probs
 def expected_q(logits: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
     """Mean return ``float32 [..., A]`` of atom logits ``float32 [..., A, K]``."""
     return (logits.softmax(dim=-1) * z).sum(dim=-1)
-

@@ -16,7 +16,14 @@ from agents.dqn.config import DQNConfig, check_compatible
 from agents.dqn.losses import expected_q, support
 from rlkit.errors import RlkitError
 
-__all__ = ["FlattenObs", "QNetwork", "RecurrentQNetwork", "build_network_for_env", "build_q_network", "pretrained_torso"]
+__all__ = [
+    "FlattenObs",
+    "QNetwork",
+    "RecurrentQNetwork",
+    "build_network_for_env",
+    "build_q_network",
+    "pretrained_torso",
+]
 
 
 class QNetwork(nn.Module):
@@ -78,8 +85,14 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
     :raises RlkitError: when the torso does not fit the observations (see :func:`check_compatible`).
     """
     torso_kind = check_compatible(cfg, obs_shape, num_actions)
-    head_args = {"num_actions": num_actions, "hidden": cfg.head_hidden, "dueling": cfg.dueling, "noisy": cfg.noisy,
-                 "num_atoms": cfg.num_atoms, "sigma0": cfg.noisy_sigma0}
+    head_args = {
+        "num_actions": num_actions,
+        "hidden": cfg.head_hidden,
+        "dueling": cfg.dueling,
+        "noisy": cfg.noisy,
+        "num_atoms": cfg.num_atoms,
+        "sigma0": cfg.noisy_sigma0,
+    }
     if torso_kind == "lstm":
         encoder = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None)
         core = nets.RecurrentNet(encoder.out_features, cfg.lstm_hidden, cell="lstm", many_to_many=True)
@@ -138,9 +151,13 @@ def pretrained_torso(path: str, obs_shape: tuple[int, ...]) -> nn.Module:
     elif kind == "autoencoder":
         encoder = model.encoder
     else:
-        raise RlkitError(f"pretrained_torso {path!r} holds a {type(model).__name__}; expected an autoencoder or "
-                         "DBN file written by agents.dqn.pretrain")
+        raise RlkitError(
+            f"pretrained_torso {path!r} holds a {type(model).__name__}; expected an autoencoder or "
+            "DBN file written by agents.dqn.pretrain"
+        )
     if encoder.in_features != math.prod(obs_shape):
-        raise RlkitError(f"pretrained_torso {path!r} encodes {encoder.in_features} inputs, but the observations "
-                         f"have shape {tuple(obs_shape)} ({math.prod(obs_shape)} values)")
+        raise RlkitError(
+            f"pretrained_torso {path!r} encodes {encoder.in_features} inputs, but the observations "
+            f"have shape {tuple(obs_shape)} ({math.prod(obs_shape)} values)"
+        )
     return nn.Sequential(FlattenObs(), encoder)

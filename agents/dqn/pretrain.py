@@ -46,18 +46,37 @@ def collect_random_observations(env_id: str, num_obs: int, seed: int = 0, num_en
 def build_model(kind: str, in_features: int, hidden: Sequence[int], latent: int, pixels: bool) -> torch.nn.Module:
     """An untrained AE (undercomplete), DAE (masking noise on pixels, Gaussian on vectors) or DBN."""
     if kind == "dbn":
-        return nets.build({"type": "dbn", "layers": [in_features, *hidden, latent],
-                           "visible_type": "bernoulli" if pixels else "gaussian"})
-    spec = {"type": "autoencoder", "in_features": in_features, "hidden": list(hidden), "latent": latent,
-            "output": "sigmoid" if pixels else "linear"}
+        return nets.build(
+            {
+                "type": "dbn",
+                "layers": [in_features, *hidden, latent],
+                "visible_type": "bernoulli" if pixels else "gaussian",
+            }
+        )
+    spec = {
+        "type": "autoencoder",
+        "in_features": in_features,
+        "hidden": list(hidden),
+        "latent": latent,
+        "output": "sigmoid" if pixels else "linear",
+    }
     if kind == "dae":
         corruption, level = ("mask", 0.25) if pixels else ("gaussian", 0.1)
         spec.update(corruption=corruption, noise_level=level)
     return nets.build(spec)
 
 
-def pretrain(env_id: str, out: str | Path, kind: str = "dae", num_obs: int = 20_000, hidden: Sequence[int] = (128,),
-             latent: int = 128, epochs: int = 20, seed: int = 0, progress: bool = False) -> dict[str, Any]:
+def pretrain(
+    env_id: str,
+    out: str | Path,
+    kind: str = "dae",
+    num_obs: int = 20_000,
+    hidden: Sequence[int] = (128,),
+    latent: int = 128,
+    epochs: int = 20,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
     """Fit an unsupervised torso on random-play observations of ``env_id`` and save it to ``out``.
 
     :param kind: "ae", "dae" or "dbn" (``KINDS``).

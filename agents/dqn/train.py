@@ -34,10 +34,19 @@ SHOW = ["rollout/return", "rollout/episodes", "rollout/epsilon", "train/loss", "
 
 def _make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype) -> ReplayBuffer:
     pixels = len(obs_shape) == 3
-    return ReplayBuffer(cfg.buffer_size, obs_shape, num_envs=cfg.num_envs, frame_stack=obs_shape[0] if pixels else 1,
-                        obs_dtype=torch.uint8 if obs_dtype == np.uint8 else torch.float32, n_step=cfg.n_step,
-                        gamma=cfg.gamma, prioritized=cfg.prioritized, alpha=cfg.per_alpha, eps=cfg.per_eps,
-                        seed=cfg.seed)
+    return ReplayBuffer(
+        cfg.buffer_size,
+        obs_shape,
+        num_envs=cfg.num_envs,
+        frame_stack=obs_shape[0] if pixels else 1,
+        obs_dtype=torch.uint8 if obs_dtype == np.uint8 else torch.float32,
+        n_step=cfg.n_step,
+        gamma=cfg.gamma,
+        prioritized=cfg.prioritized,
+        alpha=cfg.per_alpha,
+        eps=cfg.per_eps,
+        seed=cfg.seed,
+    )
 
 
 def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
@@ -54,8 +63,17 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
     env = make_env(cfg, cfg.num_envs, cfg.seed)
     network, obs_shape, num_actions = build_network_for_env(cfg, env)
     learner = Learner(cfg, network.to(device), device)
-    actor = Actor(network, num_actions, cfg.num_envs, device, seed=cfg.seed, eps_start=cfg.eps_start,
-                  eps_end=cfg.eps_end, eps_decay_steps=cfg.eps_decay_steps, random_until_steps=cfg.learning_starts_steps)
+    actor = Actor(
+        network,
+        num_actions,
+        cfg.num_envs,
+        device,
+        seed=cfg.seed,
+        eps_start=cfg.eps_start,
+        eps_end=cfg.eps_end,
+        eps_decay_steps=cfg.eps_decay_steps,
+        random_until_steps=cfg.learning_starts_steps,
+    )
     replay = _make_replay(cfg, obs_shape, env.single_observation_space.dtype)
     # updates_due: fractional updates owed (N agent steps per vector step, one update per train_every_steps)
     step, episodes, updates_due, returns = 0, 0, 0.0, deque(maxlen=100)
@@ -105,10 +123,18 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
     run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
     log.close()
     env.close()
-    plot_metrics(run.metrics_path, ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
-                 run.plots_dir / "learning_curve.png")
-    return {"steps": step, "episodes": episodes, "mean_return": float(np.mean(returns)) if returns else None,
-            "wall_s": time.perf_counter() - t0, "steps_per_s": (step - step0) / (time.perf_counter() - t0)}
+    plot_metrics(
+        run.metrics_path,
+        ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
+        run.plots_dir / "learning_curve.png",
+    )
+    return {
+        "steps": step,
+        "episodes": episodes,
+        "mean_return": float(np.mean(returns)) if returns else None,
+        "wall_s": time.perf_counter() - t0,
+        "steps_per_s": (step - step0) / (time.perf_counter() - t0),
+    }
 
 
 def _sample(replay: ReplayBuffer, cfg: DQNConfig, step: int, device: torch.device):
@@ -164,9 +190,17 @@ def _metrics(actor, step, episodes, returns, losses, qs, rate) -> dict[str, Any]
 
 def _checkpoint(cfg, learner, actor, replay, counters, returns) -> dict[str, Any]:
     step, episodes, updates_due = counters
-    state = {"format": CHECKPOINT_FORMAT, "config": to_dict(cfg), "step": step, "episodes": episodes,
-             "updates_due": updates_due, "returns": list(returns), "learner": learner.state_dict(),
-             "actor": actor.state_dict(), "rng": get_rng_state()}
+    state = {
+        "format": CHECKPOINT_FORMAT,
+        "config": to_dict(cfg),
+        "step": step,
+        "episodes": episodes,
+        "updates_due": updates_due,
+        "returns": list(returns),
+        "learner": learner.state_dict(),
+        "actor": actor.state_dict(),
+        "rng": get_rng_state(),
+    }
     if cfg.save_replay:
         state["replay"] = replay.state_dict()
     return state

@@ -305,9 +305,7 @@ class BoardGame(abc.ABC):
                 raise IllegalMoveError(f"{self.name}: game {i} is over; pass NO_ACTION (-1) for it, not {a}")
             shown = self._format(a) if 0 <= a < self.num_actions else "out of range"
             legal_moves = ", ".join(self._format(x) for x in self.legal_actions(state, i)[:20])
-            raise IllegalMoveError(
-                f"{self.name}: illegal action {a} ({shown}) in game {i}; legal moves: {legal_moves}"
-            )
+            raise IllegalMoveError(f"{self.name}: illegal action {a} ({shown}) in game {i}; legal moves: {legal_moves}")
 
     def _board_cells_permutation(self, transform: str) -> torch.Tensor:
         index = torch.arange(self.height * self.width).view(1, self.height, self.width)

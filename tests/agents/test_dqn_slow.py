@@ -18,8 +18,9 @@ SOLVED = 475.0
 
 
 def best_evaluation(preset: str, seed: int, root) -> float:
-    cfg = dqn.make_config(preset, "CartPole-v1", [f"seed={seed}", "total_steps=50000", "eval_every_steps=5000",
-                                                  "eval_episodes=20"])
+    cfg = dqn.make_config(
+        preset, "CartPole-v1", [f"seed={seed}", "total_steps=50000", "eval_every_steps=5000", "eval_episodes=20"]
+    )
     run = Run.create(root, f"{preset}-{seed}", to_dict(cfg))
     dqn.train(cfg, run)
     return max(r["eval/return_mean"] for r in read_metrics(run.metrics_path) if "eval/return_mean" in r)

@@ -55,8 +55,18 @@ def one_thread():
 
 
 def small(preset, env_id="CartPole-v1", *extra):
-    return dqn.make_config(preset, env_id, ["total_steps=300", "learning_starts_steps=100", "batch_size=32",
-                                            "buffer_size=2000", "log_every_steps=100", *extra])
+    return dqn.make_config(
+        preset,
+        env_id,
+        [
+            "total_steps=300",
+            "learning_starts_steps=100",
+            "batch_size=32",
+            "buffer_size=2000",
+            "log_every_steps=100",
+            *extra,
+        ],
+    )
 
 
 @pytest.mark.parametrize("preset", sorted(dqn.PRESETS))
@@ -73,8 +83,16 @@ def test_every_preset_trains_on_cartpole(tmp_path, preset):
 
 
 def test_lstm_torso_trains_on_sequences(tmp_path):
-    cfg = small("double", "CartPole-v1", "torso=lstm", "seq_len=4", "burn_in_steps=2", "total_steps=200",
-                "lstm_hidden=32", "mlp_hidden=[32]")
+    cfg = small(
+        "double",
+        "CartPole-v1",
+        "torso=lstm",
+        "seq_len=4",
+        "burn_in_steps=2",
+        "total_steps=200",
+        "lstm_hidden=32",
+        "mlp_hidden=[32]",
+    )
     summary = dqn.train(cfg, Run.create(tmp_path, "drqn", to_dict(cfg)))
     assert summary["steps"] == 200
     assert summary["mean_return"] is not None
@@ -82,7 +100,9 @@ def test_lstm_torso_trains_on_sequences(tmp_path):
 
 @pytest.mark.parametrize("preset", ["dqn", "rainbow"])
 def test_atari_smoke(tmp_path, preset):
-    cfg = small(preset, "ALE/Pong-v5", "num_envs=2", "vectorization=sync", "total_steps=200", "learning_starts_steps=120")
+    cfg = small(
+        preset, "ALE/Pong-v5", "num_envs=2", "vectorization=sync", "total_steps=200", "learning_starts_steps=120"
+    )
     summary = dqn.train(cfg, Run.create(tmp_path, preset, to_dict(cfg)))
     assert summary["steps"] == 200
     state = load_checkpoint(Run.open(tmp_path / preset).latest_checkpoint())
@@ -93,11 +113,23 @@ def test_atari_smoke(tmp_path, preset):
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path, preset):
     # The chain env is deterministic and its envs end episodes together every 4 vector steps, so
     # a run resumed at step 152 (19 cycles of 2 envs) sees the same data as an uninterrupted one.
-    cfg = dqn.make_config(preset, "CartPole-v1", ["env_id=" + CHAIN_ID, "num_envs=2", "total_steps=320",
-                                                   "learning_starts_steps=40", "checkpoint_every_steps=152",
-                                                   "save_replay=true", "buffer_size=1000", "batch_size=16",
-                                                   "eps_decay_steps=200", "target_update_steps=50",
-                                                   "log_every_steps=100"])
+    cfg = dqn.make_config(
+        preset,
+        "CartPole-v1",
+        [
+            "env_id=" + CHAIN_ID,
+            "num_envs=2",
+            "total_steps=320",
+            "learning_starts_steps=40",
+            "checkpoint_every_steps=152",
+            "save_replay=true",
+            "buffer_size=1000",
+            "batch_size=16",
+            "eps_decay_steps=200",
+            "target_update_steps=50",
+            "log_every_steps=100",
+        ],
+    )
     run = Run.create(tmp_path, "run", to_dict(cfg))
     dqn.train(cfg, run)
     uninterrupted = load_checkpoint(run.latest_checkpoint())
@@ -127,7 +159,7 @@ def test_learner_targets_from_replay_n_step_batch_are_exact():
     buf = ReplayBuffer(100, (4,), num_envs=1, obs_dtype=torch.float32, n_step=3, gamma=gamma)
     obs = np.eye(4, dtype=np.float32)
     for t, (r, term) in enumerate([(1.0, False), (2.0, False), (4.0, True)]):
-        buf.add(obs[t:t + 1], np.array([0]), np.array([r]), np.array([term]), np.array([False]), obs[t + 1:t + 2])
+        buf.add(obs[t : t + 1], np.array([0]), np.array([r]), np.array([term]), np.array([False]), obs[t + 1 : t + 2])
     batch = buf.sample(64)
     network = build_q_network(cfg, (4,), 2)
     learner = Learner(cfg, network, torch.device("cpu"))

@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-import envs.boards as boards
+from envs import boards
 from envs.boards import NO_ACTION
 from envs.connect4_solver import Connect4Solver, Connect4SolverPlayer
 from envs.players import OnePlyPlayer
@@ -41,7 +41,7 @@ def random_unfinished(game, stones: int, rng: random.Random):
 def exhaustive_value(game, state) -> int:
     """Plain minimax over the game API (no pruning, no bitboards): value for the player to move."""
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def value(key) -> int:
         s = cache[key]
         best = -2

@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-import envs.boards as boards
+from envs import boards
 from envs.boards import NO_ACTION
 from envs.players import AlphaBetaPlayer, OnePlyPlayer, PerfectTicTacToePlayer, RandomPlayer, _ttt_value
 

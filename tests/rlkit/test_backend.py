@@ -131,8 +131,14 @@ def test_exception_restarts_worker_until_restarts_run_out(ray_session):
 def test_second_driver_on_the_same_run_is_refused(ray_session):
     group, store = _group(ray_session, "test-name")
     with group, pytest.raises(RlkitError, match="already training"):
-        WorkerGroup(ray_session, CountingWorker, lambda i: (i,), RayOptions(num_workers=1, cpus_per_worker=0.5),
-                    store, "test-name")
+        WorkerGroup(
+            ray_session,
+            CountingWorker,
+            lambda i: (i,),
+            RayOptions(num_workers=1, cpus_per_worker=0.5),
+            store,
+            "test-name",
+        )
 
 
 # ---------------------------------------------------------------------------------------- both agents

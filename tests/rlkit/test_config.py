@@ -13,7 +13,7 @@ from rlkit.errors import RlkitError
 class Optim:
     lr: float = param(1e-3, "learning rate")
     name: str = param("adam", "optimiser", choices=["adam", "sgd"])
-    betas: list[float] = param([0.9, 0.999], "Adam betas")
+    betas: list[float] = param([0.9, 0.999], "Adam betas")  # noqa: RUF009 (param makes a default_factory)
 
 
 @dataclasses.dataclass
@@ -21,7 +21,7 @@ class Cfg:
     steps: int = param(100, "environment steps")
     double: bool = param(False, "double Q-learning")
     device: str | None = param(None, "torch device")
-    optim: Optim = param(Optim(), "optimiser settings")
+    optim: Optim = param(Optim(), "optimiser settings")  # noqa: RUF009 (param makes a default_factory)
 
 
 def test_overrides_parse_by_field_type():

@@ -32,7 +32,7 @@ def test_checkpoint_round_trip_keeps_newest(tmp_path):
         run.save_checkpoint(step, {"model": model.state_dict(), "optim": opt.state_dict(), "step": step}, keep=2)
     assert [p.name for p in run.checkpoints()] == ["step_0000000030.pt", "step_0000000040.pt"]
     assert Run.open(run.latest_checkpoint()).path == run.path
-    state, path = run.load_latest()
+    state, _path = run.load_latest()
     assert state["step"] == 40
     assert torch.equal(state["model"]["weight"], model.state_dict()["weight"])
     opt2 = torch.optim.Adam(model.parameters())
