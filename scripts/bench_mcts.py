@@ -38,24 +38,25 @@ def _synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def batched_rate(device: str, batch: int, simulations: int, dtype: str, repeats: int) -> float:
-    """Simulations per second summed over the batch (best of `repeats` timed searches after a warm-up)."""
+def batched_search(device: str, batch: int, dtype: str):
+    """A timed-search closure: one full search of `batch` fresh Connect Four games; returns seconds."""
     game = envs.boards.make("connect4", device=device)
     evaluator = network_evaluator(_network(game, device), game, dtype)
     roots = game.reset(batch)
     puct_search(game, evaluator, roots, 2)  # warm-up: allocator, kernels, autocast caches
-    best = 0.0
-    for _ in range(repeats):
+
+    def run(simulations: int) -> float:
         _synchronize(device)
         start = time.perf_counter()
         puct_search(game, evaluator, roots, simulations)
         _synchronize(device)
-        best = max(best, batch * simulations / (time.perf_counter() - start))
-    return best
+        return time.perf_counter() - start
+
+    return run
 
 
-def baseline_rate(simulations: int, repeats: int) -> float:
-    """Simulations per second of the recursive one-game search on the CPU (float32, plain layout)."""
+def baseline_search():
+    """The recursive one-game search on the CPU (float32, plain layout, the usual way); returns seconds."""
     game = envs.boards.make("connect4")
     net = _network(game, "cpu").eval()
 
@@ -65,12 +66,13 @@ def baseline_rate(simulations: int, repeats: int) -> float:
 
     root = game.reset(1)
     naive_puct_search(game, evaluate, root, 2)
-    best = 0.0
-    for _ in range(repeats):
+
+    def run(simulations: int) -> float:
         start = time.perf_counter()
         naive_puct_search(game, evaluate, root, simulations)
-        best = max(best, simulations / (time.perf_counter() - start))
-    return best
+        return time.perf_counter() - start
+
+    return run
 
 
 def main() -> None:
@@ -82,22 +84,30 @@ def main() -> None:
     parser.add_argument(
         "--dtype", default="bfloat16", choices=["float32", "bfloat16"], help="network dtype inside the batched search"
     )
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 = one core, the fair default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     devices = [d for d in args.devices if d == "cpu" or torch.cuda.is_available()]
-    baseline = baseline_rate(args.baseline_simulations, args.repeats)
+    baseline_run = baseline_search()
+    searches = {
+        (device, batch): batched_search(device, batch, args.dtype) for device in devices for batch in args.batches
+    }
+    # Rounds interleave every measurement, and each keeps its best round, so that load from other
+    # processes on a shared machine hits the baseline and the batched search alike.
+    baseline = 0.0
+    best: dict[tuple[str, int], float] = dict.fromkeys(searches, 0.0)
+    for _ in range(args.repeats):
+        baseline = max(baseline, args.baseline_simulations / baseline_run(args.baseline_simulations))
+        for (device, batch), run in searches.items():
+            best[(device, batch)] = max(best[(device, batch)], batch * args.simulations / run(args.simulations))
     print(f"baseline (recursive, one game, cpu): {baseline:,.0f} sims/s")
-    rates: dict[str, dict[str, float]] = {}
-    for device in devices:
-        rates[device] = {}
-        for batch in args.batches:
-            rate = batched_rate(device, batch, args.simulations, args.dtype, args.repeats)
-            rates[device][str(batch)] = round(rate, 1)
-            print(f"batched {device} B={batch:<5} {rate:>12,.0f} sims/s  ({rate / baseline:.1f}x baseline)")
+    rates: dict[str, dict[str, float]] = {device: {} for device in devices}
+    for (device, batch), rate in best.items():
+        rates[device][str(batch)] = round(rate, 1)
+        print(f"batched {device} B={batch:<5} {rate:>12,.0f} sims/s  ({rate / baseline:.1f}x baseline)")
     summary = {
         "game": "connect4",
         "network": "PolicyValueNet 5 blocks x 64 channels",
