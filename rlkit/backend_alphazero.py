@@ -124,10 +124,10 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
         show=[*SHOW, "backend/restarts"],
         start=counters["iteration"],
     )
-    window = _Window(options.num_workers)
     train_metrics: dict[str, float] = {}
     with log, group:
         group.wait_ready()
+        window = _Window(options.num_workers)  # rates count from here, worker start-up excluded
         while counters["games"] < budget:
             group.fill("play", next_request)
             for done in group.wait():

@@ -163,121 +163,125 @@ def train_dqn(cfg: DQNConfig, run: Run, resume: bool, options: RayOptions, ray) 
     """Train with ``options.num_workers`` acting actors; returns the local loop's summary plus ``updates``
     and ``backend/steps_worker<i>`` (agent steps each worker contributed in this session)."""
     check_config(cfg)
-    device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
-    probe = make_env(cfg, 1, cfg.seed, vectorization="sync")
-    network, obs_shape, _ = build_network_for_env(cfg, probe)
-    obs_dtype = probe.single_observation_space.dtype
-    probe.close()
-    W, N = options.num_workers, cfg.num_envs
-    learner = Learner(cfg, network.to(device), device)
-    replay = _make_replay(dataclasses.replace(cfg, num_envs=W * N), obs_shape, obs_dtype)
-    exploration = _ApexExploration(cfg, W)
-    step, episodes, updates_due, returns = 0, 0, 0.0, deque(maxlen=100)
+    driver = _LearnerSide(cfg, run, options.num_workers)
     if resume:
-        step, episodes, updates_due, returned = _restore(run, cfg, learner, exploration, replay)
-        returns.extend(returned)
-    schedule = UpdateSchedule(1, cfg.train_every_steps, owed=updates_due)
+        driver.restore()
     store = ParameterStore(ray)
-    store.publish(_cpu_weights(learner), learner.num_updates)
-
-    in_flight_steps = 0
-
-    def next_request(worker: int) -> tuple[int, bool] | None:
-        nonlocal in_flight_steps
-        vector_steps = min(options.rollout_steps, math.ceil((cfg.total_steps - step - in_flight_steps) / N))
-        if vector_steps <= 0:
-            return None
-        warmup = step + in_flight_steps < cfg.learning_starts_steps
-        in_flight_steps += vector_steps * N
-        return vector_steps, warmup
-
-    group = WorkerGroup(
-        ray,
-        ActingActor,
-        lambda i: (cfg, i, W, cfg.seed + 1000 * (i + 1), options.cpus_per_worker),
-        options,
-        store,
-        name=f"rlkit-{run.path.name}",
-    )
-    log = MetricsLogger(
-        run.path,
-        total=cfg.total_steps,
-        unit="step",
-        desc=f"dqn {cfg.env_id} (ray)",
-        show=[*SHOW, "backend/restarts"],
-        start=step,
-    )
-    rows = _WorkerRows(replay, N)
-    steps_per_worker, lags, losses, qs = [0] * W, [], [], []
-    t0, step0, last_log = time.perf_counter(), step, step
-    checkpoint = lambda: _checkpoint(cfg, learner, exploration, replay, (step, episodes, float(schedule.owed)), returns)
+    store.publish(driver.weights(), driver.learner.num_updates)
+    group = WorkerGroup(ray, ActingActor, lambda i: (cfg, i, options.num_workers, cfg.seed + 1000 * (i + 1),
+                                                     options.cpus_per_worker), options, store, f"rlkit-{run.path.name}")
+    log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id} (ray)",
+                        show=[*SHOW, "backend/restarts"], start=driver.step)
     with log, group:
         group.wait_ready()
-        while step < cfg.total_steps:
-            group.fill("collect", next_request)
+        driver.start_clock()
+        while driver.step < cfg.total_steps:
+            group.fill("collect", lambda worker: driver.next_request(options.rollout_steps))
             for done in group.wait():
-                in_flight_steps -= done.request[0] * N
+                driver.in_flight_steps -= done.request[0] * cfg.num_envs
                 if done.error is not None:
                     log.write(f"acting request lost, worker restarting: {done.error}")
                     continue
-                chunk = done.value
-                lags.append(store.version - chunk["version"])
-                episodes += len(chunk["returns"])
-                returns.extend(chunk["returns"])
-                for t in range(len(chunk["action"])):
-                    if step >= cfg.total_steps:
-                        break
-                    rows.add(done.worker, chunk, t)
-                    step += N
-                    steps_per_worker[done.worker] += N
-                    if step >= cfg.learning_starts_steps and len(replay) >= cfg.batch_size:
-                        for _ in range(schedule.add(N)):
-                            batch = _sample(replay, cfg, step, device)
-                            out = learner.update(batch)
-                            if cfg.prioritized:
-                                replay.update_priorities(batch.index, out["priority"])
-                            losses.append(out["loss"])
-                            qs.append(out["q"])
-                    if step - last_log >= cfg.log_every_steps or step >= cfg.total_steps:
-                        rate = (step - step0) / (time.perf_counter() - t0)
-                        log.log(
-                            step,
-                            {
-                                **_metrics(exploration, step, episodes, returns, losses, qs, rate),
-                                **group.metrics(),
-                                "backend/weight_lag": float(np.mean(lags)) if lags else 0.0,
-                                "train/updates": learner.num_updates,
-                            },
-                        )
-                        losses, qs, lags, last_log = [], [], [], step
-                    if cfg.eval_every_steps and step % cfg.eval_every_steps < N:
-                        scores = evaluate_network(cfg, learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + step)
-                        log.log(
-                            step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))}
-                        )
-                    if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < N:
-                        run.save_checkpoint(step, checkpoint())
-                if learner.num_updates != store.version:
-                    store.publish(_cpu_weights(learner), learner.num_updates)
-        run.save_checkpoint(step, checkpoint())
-    plot_metrics(
-        run.metrics_path,
-        ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
-        run.plots_dir / "learning_curve.png",
-    )
-    wall = time.perf_counter() - t0
-    return {
-        "steps": step,
-        "episodes": episodes,
-        "mean_return": float(np.mean(returns)) if returns else None,
-        "updates": learner.num_updates,
-        "wall_s": wall,
-        "steps_per_s": (step - step0) / wall,
-        **{f"backend/steps_worker{i}": n for i, n in enumerate(steps_per_worker)},
-    }
+                driver.consume(done.worker, done.value, store.version, log, group)
+                if driver.learner.num_updates != store.version:
+                    store.publish(driver.weights(), driver.learner.num_updates)
+        run.save_checkpoint(driver.step, driver.checkpoint())
+    plot_metrics(run.metrics_path, ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
+                 run.plots_dir / "learning_curve.png")
+    return driver.summary()
 
 
-def _cpu_weights(learner: Learner) -> dict[str, torch.Tensor]:
-    """A CPU copy of the online network's state dict, for the parameter store."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in learner.online.state_dict().items()}
+class _LearnerSide:
+    """The driver's half of the run: learner, replay, counters, metrics and checkpoints, fed worker chunks
+    row by row under the local loop's rules (module docstring)."""
+
+    def __init__(self, cfg: DQNConfig, run: Run, num_workers: int) -> None:
+        self.cfg, self.run, self.device = cfg, run, resolve_device(cfg.device)
+        probe = make_env(cfg, 1, cfg.seed, vectorization="sync")
+        network, obs_shape, _ = build_network_for_env(cfg, probe)
+        obs_dtype = probe.single_observation_space.dtype
+        probe.close()
+        self.learner = Learner(cfg, network.to(self.device), self.device)
+        self.replay = _make_replay(dataclasses.replace(cfg, num_envs=num_workers * cfg.num_envs), obs_shape, obs_dtype)
+        self.rows = _WorkerRows(self.replay, cfg.num_envs)
+        self.exploration = _ApexExploration(cfg, num_workers)
+        self.schedule = UpdateSchedule(1, cfg.train_every_steps)
+        self.step, self.episodes, self.returns = 0, 0, deque(maxlen=100)
+        self.in_flight_steps = 0
+        self.steps_per_worker = [0] * num_workers
+        self.lags: list[int] = []
+        self.losses: list[torch.Tensor] = []
+        self.qs: list[torch.Tensor] = []
+
+    def restore(self) -> None:
+        """Continue the run's newest checkpoint (local or Ray: the formats are the same)."""
+        self.step, self.episodes, updates_due, returned = _restore(self.run, self.cfg, self.learner,
+                                                                    self.exploration, self.replay)
+        self.returns.extend(returned)
+        self.schedule = UpdateSchedule(1, self.cfg.train_every_steps, owed=updates_due)
+
+    def start_clock(self) -> None:
+        self.t0, self.step0, self.last_log = time.perf_counter(), self.step, self.step
+
+    def next_request(self, rollout_steps: int) -> tuple[int, bool] | None:
+        """(vector steps, act at random) for a worker, or None once the budget is asked for."""
+        N = self.cfg.num_envs
+        vector_steps = min(rollout_steps, math.ceil((self.cfg.total_steps - self.step - self.in_flight_steps) / N))
+        if vector_steps <= 0:
+            return None
+        warmup = self.step + self.in_flight_steps < self.cfg.learning_starts_steps
+        self.in_flight_steps += vector_steps * N
+        return vector_steps, warmup
+
+    def consume(self, worker: int, chunk: dict[str, Any], version: int, log: MetricsLogger, group) -> None:
+        """Add a worker's chunk row by row, learning, logging, evaluating and checkpointing as the local
+        loop does after each vector step; rows past the budget are dropped."""
+        cfg, N = self.cfg, self.cfg.num_envs
+        self.lags.append(version - chunk["version"])
+        self.episodes += len(chunk["returns"])
+        self.returns.extend(chunk["returns"])
+        for t in range(min(len(chunk["action"]), math.ceil((cfg.total_steps - self.step) / N))):
+            self.rows.add(worker, chunk, t)
+            self.step += N
+            self.steps_per_worker[worker] += N
+            if self.step >= cfg.learning_starts_steps and len(self.replay) >= cfg.batch_size:
+                for _ in range(self.schedule.add(N)):
+                    self._update()
+            if self.step - self.last_log >= cfg.log_every_steps or self.step >= cfg.total_steps:
+                self._log(log, group)
+            if cfg.eval_every_steps and self.step % cfg.eval_every_steps < N:
+                scores = evaluate_network(cfg, self.learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + self.step)
+                log.log(self.step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))})
+            if cfg.checkpoint_every_steps and self.step % cfg.checkpoint_every_steps < N:
+                self.run.save_checkpoint(self.step, self.checkpoint())
+
+    def _update(self) -> None:
+        batch = _sample(self.replay, self.cfg, self.step, self.device)
+        out = self.learner.update(batch)
+        if self.cfg.prioritized:
+            self.replay.update_priorities(batch.index, out["priority"])
+        self.losses.append(out["loss"])
+        self.qs.append(out["q"])
+
+    def _log(self, log: MetricsLogger, group) -> None:
+        rate = (self.step - self.step0) / (time.perf_counter() - self.t0)
+        metrics = _metrics(self.exploration, self.step, self.episodes, self.returns, self.losses, self.qs, rate)
+        log.log(self.step, {**metrics, **group.metrics(), "train/updates": self.learner.num_updates,
+                            "backend/weight_lag": float(np.mean(self.lags)) if self.lags else 0.0})
+        self.losses, self.qs, self.lags, self.last_log = [], [], [], self.step
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A CPU copy of the online network's state dict, for the parameter store."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.learner.online.state_dict().items()}
+
+    def checkpoint(self) -> dict[str, Any]:
+        counters = (self.step, self.episodes, float(self.schedule.owed))
+        return _checkpoint(self.cfg, self.learner, self.exploration, self.replay, counters, self.returns)
+
+    def summary(self) -> dict[str, Any]:
+        wall = time.perf_counter() - self.t0
+        return {"steps": self.step, "episodes": self.episodes,
+                "mean_return": float(np.mean(self.returns)) if self.returns else None,
+                "updates": self.learner.num_updates, "wall_s": wall, "steps_per_s": (self.step - self.step0) / wall,
+                **{f"backend/steps_worker{i}": n for i, n in enumerate(self.steps_per_worker)}}
