@@ -158,7 +158,17 @@ def make_config(game: str = "tictactoe", overrides: list[str] | tuple[str, ...] 
 def check_config(cfg: AlphaZeroConfig) -> None:
     """Cross-field checks that `param` choices cannot express."""
     validate(cfg)
-    positive = ["num_simulations", "games_per_iteration", "parallel_games", "batch_size", "replay_games"]
+    positive = [
+        "num_simulations",
+        "games_per_iteration",
+        "parallel_games",
+        "batch_size",
+        "replay_games",
+        "updates_per_iteration",
+        "weights_sync_iterations",
+        "checkpoint_every_iterations",
+        "eval_simulations",
+    ]
     for name in positive:
         if getattr(cfg, name) < 1:
             raise RlkitError(f"config key {name!r} must be >= 1, got {getattr(cfg, name)}")

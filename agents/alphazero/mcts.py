@@ -1,11 +1,11 @@
 """Array-based Monte Carlo tree search over a batch of B games at once (AlphaZero PUCT).
 
 The tree is a set of preallocated tensors with one row per game and N = num_simulations + 1
-node slots per row (slot 0 is the root, simulation s writes slot s + 1). Selection,
-expansion and backup are tensor operations over all B games, so every simulation costs
-one evaluator (network) call for the B new leaves, whatever B is. No Python object per
-node and no recursion: the descent is a loop over depth that stops when every game has
-reached a leaf.
+node slots per row: slot 0 is the root and simulation s writes slot s + 1 (after the nodes
+kept from the previous move when a subtree is reused). Selection, expansion and backup are
+tensor operations over all B games, so every simulation costs one evaluator (network) call
+for the B new leaves, whatever B is. No Python object per node and no recursion: the descent
+is a loop over depth that stops when every game has reached a leaf.
 
 Sign convention: `value_sum` and `raw_value` are stored from player 0's point of view, and
 converted to the view of the player to move at a node when read (`child_stats`). This keeps

@@ -53,7 +53,7 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
         total=config.iterations,
         unit="iter",
         desc=f"alphazero {config.game}",
-        show=SHOW,
+        show=SHOW + [f"eval/{name}/wdl" for name in config.eval_opponents],  # the latest arena results
         start=counters["iteration"],
         progress=progress,
     )
