@@ -4,6 +4,7 @@ an Elo table over checkpoints, and (Connect Four) the share of solver-optimal mo
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 
@@ -21,6 +22,7 @@ __all__ = [
     "connect4_optimal_moves",
     "evaluate_player",
     "optimal_move_share",
+    "plot_elo_table",
     "random_positions",
 ]
 
@@ -138,3 +140,30 @@ class CheckpointEvaluator:
             previous = copy.deepcopy(net_template).eval()
             previous.load_state_dict(state["previous"]["net"])
             self.previous = (state["previous"]["name"], previous)
+
+
+def plot_elo_table(ratings: dict[str, float], out_png: str | Path) -> Path:
+    """Draw the Elo of every checkpoint ("iter_<n>") against its iteration, reference players as
+    horizontal lines; returns the PNG path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    checkpoints = sorted((int(name.split("_")[1]), r) for name, r in ratings.items() if name.startswith("iter_"))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if checkpoints:
+        ax.plot(*zip(*checkpoints), marker="o", label="checkpoints")
+    for name, rating in ratings.items():
+        if not name.startswith("iter_"):
+            ax.axhline(rating, ls="--", lw=1, color="grey")
+            ax.annotate(name, (0, rating), xycoords=("axes fraction", "data"), fontsize=8, va="bottom")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("Elo (random = 0)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    plt.close(fig)
+    return out_png

@@ -23,7 +23,7 @@ from rlkit.plots import plot_metrics
 from rlkit.runs import Run, get_rng_state, set_rng_state
 
 from .config import AlphaZeroConfig, check_config
-from .evaluate import CheckpointEvaluator
+from .evaluate import CheckpointEvaluator, plot_elo_table
 from .learner import Learner
 from .selfplay import ReplayWindow, SelfPlayWorker
 
@@ -95,9 +95,11 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
     plot_metrics(
         run.metrics_path,
         ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
-        run.plots_dir / "elo.png",
+        run.plots_dir / "training.png",
         title=f"AlphaZero {config.game}",
     )
+    if evaluator is not None and evaluator.elo.records:
+        plot_elo_table(evaluator.elo.ratings(), run.plots_dir / "elo.png")
     return log.latest
 
 

@@ -45,9 +45,14 @@ def agent_mistakes(game, agent, openings: list[list[int]]) -> list[tuple[list[in
     return mistakes
 
 
-def test_tictactoe_learns_perfect_play(tmp_path):
+@pytest.mark.parametrize(
+    "overrides",
+    [[], ["search=gumbel", "num_simulations=8", "eval_simulations=32"]],
+    ids=["puct", "gumbel-8-simulations"],
+)
+def test_tictactoe_learns_perfect_play(tmp_path, overrides):
     torch.set_num_threads(1)  # a small net on a busy machine: threads only add contention
-    cfg = make_config("tictactoe")
+    cfg = make_config("tictactoe", overrides)
     run = Run.create(tmp_path, "ttt", to_dict(cfg))
     start = time.perf_counter()
     train(cfg, run, progress=False)

@@ -51,7 +51,7 @@ def test_run_writes_metrics_checkpoints_and_plot(runs):
     evals = [r for r in records if "eval/elo" in r]
     assert [r["step"] for r in evals] == [2, 4]
     assert set(evals[-1]["eval/elo_table"]) == {"random", "iter_2", "iter_4"}
-    assert (straight.plots_dir / "elo.png").is_file()
+    assert (straight.plots_dir / "elo.png").is_file() and (straight.plots_dir / "training.png").is_file()
     assert len(straight.checkpoints()) == 2
 
 
