@@ -95,8 +95,6 @@ def connect(options: RayOptions, log_to_driver: bool = True):
     ``$RAY_ADDRESS``) it joins that cluster and passes no resources: Ray rejects them there.
     Otherwise an embedded Ray gets this machine's resources. ``log_to_driver`` echoes the workers' output.
     """
-    # Ray 2.60 writes an auth token on its first local start unless told not to.
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray
 
     if not ray.is_initialized():
@@ -105,6 +103,9 @@ def connect(options: RayOptions, log_to_driver: bool = True):
             if address:
                 ray.init(address=address, include_dashboard=False, log_to_driver=log_to_driver)
             else:
+                # Ray 2.60 writes ~/.ray/auth_token on a local start unless auth is off; a private
+                # embedded instance needs none (a cluster's own setting is left alone above).
+                os.environ.setdefault("RAY_AUTH_MODE", "disabled")
                 ray.init(include_dashboard=False, log_to_driver=log_to_driver)
         except ConnectionError as err:
             raise RlkitError(f"cannot reach the Ray cluster at {address!r}: {err}") from None
