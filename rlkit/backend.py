@@ -36,7 +36,10 @@ from typing import Any, Self
 
 from rlkit.errors import RlkitError
 
-__all__ = ["Done", "ParameterStore", "RayOptions", "UpdateSchedule", "WorkerGroup", "connect", "train_with_ray"]
+__all__ = [
+    "Done", "ParameterStore", "RayOptions", "UpdateSchedule", "WorkerGroup", "connect", "set_worker_threads",
+    "train_with_ray",
+]  # fmt: skip
 
 AGENTS = ("dqn", "alphazero")
 # Weight probes a restarting worker may miss (each lands on the dying incarnation) before it counts as dead again.

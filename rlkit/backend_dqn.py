@@ -169,10 +169,22 @@ def train_dqn(cfg: DQNConfig, run: Run, resume: bool, options: RayOptions, ray) 
         driver.restore()
     store = ParameterStore(ray)
     store.publish(driver.weights(), driver.learner.num_updates)
-    group = WorkerGroup(ray, ActingActor, lambda i: (cfg, i, options.num_workers, cfg.seed + 1000 * (i + 1),
-                                                     options.cpus_per_worker), options, store, f"rlkit-{run.path.name}")
-    log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id} (ray)",
-                        show=[*SHOW, "backend/restarts"], start=driver.step)
+    group = WorkerGroup(
+        ray,
+        ActingActor,
+        lambda i: (cfg, i, options.num_workers, cfg.seed + 1000 * (i + 1), options.cpus_per_worker),
+        options,
+        store,
+        f"rlkit-{run.path.name}",
+    )
+    log = MetricsLogger(
+        run.path,
+        total=cfg.total_steps,
+        unit="step",
+        desc=f"dqn {cfg.env_id} (ray)",
+        show=[*SHOW, "backend/restarts"],
+        start=driver.step,
+    )
     with log, group:
         group.wait_ready()
         driver.start_clock()
@@ -187,8 +199,11 @@ def train_dqn(cfg: DQNConfig, run: Run, resume: bool, options: RayOptions, ray) 
                 if driver.learner.num_updates != store.version:
                     store.publish(driver.weights(), driver.learner.num_updates)
         run.save_checkpoint(driver.step, driver.checkpoint())
-    plot_metrics(run.metrics_path, ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
-                 run.plots_dir / "learning_curve.png")
+    plot_metrics(
+        run.metrics_path,
+        ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
+        run.plots_dir / "learning_curve.png",
+    )
     return driver.summary()
 
 
@@ -216,8 +231,9 @@ class _LearnerSide:
 
     def restore(self) -> None:
         """Continue the run's newest checkpoint (local or Ray: the formats are the same)."""
-        self.step, self.episodes, updates_due, returned = _restore(self.run, self.cfg, self.learner,
-                                                                    self.exploration, self.replay)
+        self.step, self.episodes, updates_due, returned = _restore(
+            self.run, self.cfg, self.learner, self.exploration, self.replay
+        )
         self.returns.extend(returned)
         self.schedule = UpdateSchedule(1, self.cfg.train_every_steps, owed=updates_due)
 
@@ -251,8 +267,12 @@ class _LearnerSide:
             if self.step - self.last_log >= cfg.log_every_steps or self.step >= cfg.total_steps:
                 self._log(log, group)
             if cfg.eval_every_steps and self.step % cfg.eval_every_steps < N:
-                scores = evaluate_network(cfg, self.learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + self.step)
-                log.log(self.step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))})
+                scores = evaluate_network(
+                    cfg, self.learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + self.step
+                )
+                log.log(
+                    self.step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))}
+                )
             if cfg.checkpoint_every_steps and self.step % cfg.checkpoint_every_steps < N:
                 self.run.save_checkpoint(self.step, self.checkpoint())
 
@@ -267,8 +287,15 @@ class _LearnerSide:
     def _log(self, log: MetricsLogger, group) -> None:
         rate = (self.step - self.step0) / (time.perf_counter() - self.t0)
         metrics = _metrics(self.exploration, self.step, self.episodes, self.returns, self.losses, self.qs, rate)
-        log.log(self.step, {**metrics, **group.metrics(), "train/updates": self.learner.num_updates,
-                            "backend/weight_lag": float(np.mean(self.lags)) if self.lags else 0.0})
+        log.log(
+            self.step,
+            {
+                **metrics,
+                **group.metrics(),
+                "train/updates": self.learner.num_updates,
+                "backend/weight_lag": float(np.mean(self.lags)) if self.lags else 0.0,
+            },
+        )
         self.losses, self.qs, self.lags, self.last_log = [], [], [], self.step
 
     def weights(self) -> dict[str, torch.Tensor]:
@@ -281,7 +308,12 @@ class _LearnerSide:
 
     def summary(self) -> dict[str, Any]:
         wall = time.perf_counter() - self.t0
-        return {"steps": self.step, "episodes": self.episodes,
-                "mean_return": float(np.mean(self.returns)) if self.returns else None,
-                "updates": self.learner.num_updates, "wall_s": wall, "steps_per_s": (self.step - self.step0) / wall,
-                **{f"backend/steps_worker{i}": n for i, n in enumerate(self.steps_per_worker)}}
+        return {
+            "steps": self.step,
+            "episodes": self.episodes,
+            "mean_return": float(np.mean(self.returns)) if self.returns else None,
+            "updates": self.learner.num_updates,
+            "wall_s": wall,
+            "steps_per_s": (self.step - self.step0) / wall,
+            **{f"backend/steps_worker{i}": n for i, n in enumerate(self.steps_per_worker)},
+        }

@@ -75,6 +75,11 @@ def test_options_are_checked():
         RayOptions(max_in_flight=3).check()
 
 
+def test_unknown_agent_is_named_with_the_choices(tmp_path):
+    with pytest.raises(RlkitError, match="unknown agent 'ppo'.*dqn, alphazero"):
+        train_with_ray("ppo", None, Run.create(tmp_path, "x"), options=RayOptions())
+
+
 @pytest.mark.ray
 def test_group_broadcasts_weights_and_bounds_requests(ray_session):
     group, store = _group(ray_session, "test-broadcast", max_in_flight=2)
