@@ -24,6 +24,7 @@ import torch
 
 from agents.alphazero import AlphaZeroConfig, CheckpointEvaluator, Learner, ReplayWindow, SelfPlayWorker
 from agents.alphazero.config import check_config
+from agents.alphazero.evaluate import plot_elo_table
 from agents.alphazero.train import COUNTERS, SHOW, _checkpoint, _restore
 from rlkit.backend import ParameterStore, RayOptions, WorkerGroup, set_worker_threads
 from rlkit.metrics import MetricsLogger
@@ -121,7 +122,7 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
         total=config.iterations,
         unit="iter",
         desc=f"alphazero {config.game} (ray)",
-        show=[*SHOW, "backend/restarts"],
+        show=[*SHOW, *(f"eval/{name}/wdl" for name in config.eval_opponents), "backend/restarts"],
         start=counters["iteration"],
     )
     train_metrics: dict[str, float] = {}
@@ -166,9 +167,11 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
     plot_metrics(
         run.metrics_path,
         ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
-        run.plots_dir / "elo.png",
+        run.plots_dir / "training.png",
         title=f"AlphaZero {config.game} (Ray, {options.num_workers} workers)",
     )
+    if evaluator is not None and evaluator.elo.records:
+        plot_elo_table(evaluator.elo.ratings(), run.plots_dir / "elo.png")
     return {**log.latest, **window.totals()}
 
 
