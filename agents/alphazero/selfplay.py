@@ -61,6 +61,7 @@ class SelfPlayWorker:
 
     def set_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> None:
         self.net.load_state_dict(state_dict)
+        self.evaluator = network_evaluator(self.net, self.game, self.config.inference_dtype)
         self.weights_version = version
 
     def get_state(self) -> dict:

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from agents.alphazero.agent import inference_copy
 from agents.alphazero.config import make_config
 from agents.alphazero.learner import Learner, alphazero_loss
 from agents.alphazero.selfplay import ReplayWindow, Samples, SelfPlayWorker
@@ -110,3 +111,17 @@ def test_selfplay_with_subtree_reuse():
     assert torch.allclose(samples.policy.sum(dim=1), torch.ones(len(samples)))
     occupied = (samples.observation[:, 0] + samples.observation[:, 1]).flatten(1) > 0
     assert bool((samples.policy[occupied] == 0).all())
+
+
+def test_inference_copy_matches_the_network():
+    learner = Learner(make_config("tictactoe", TINY))
+    for _ in range(3):  # give BatchNorm non-trivial running statistics
+        learner.net(torch.randn(32, 3, 3, 3))
+    frozen = inference_copy(learner.net)
+    assert learner.net.training, "the trained network must not be switched to eval mode"
+    x = torch.randn(16, 3, 3, 3)
+    learner.net.eval()
+    with torch.no_grad():
+        (logits, value), (logits_f, value_f) = learner.net(x), frozen(x.contiguous(memory_format=torch.channels_last))
+    assert torch.allclose(logits, logits_f, atol=1e-5) and torch.allclose(value, value_f, atol=1e-5)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in frozen.modules())
