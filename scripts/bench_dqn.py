@@ -1,7 +1,8 @@
 """Benchmark the DQN agent on Pong against a plain CleanRL-style loop at the same replay ratio.
 
 Both loops use the Nature DQN settings: ``dqn`` preprocessing, Nature CNN, one update of batch 32
-per 4 agent steps, a hard target copy. Only the learning phase is timed (after the replay warm-up).
+per 4 agent steps, a hard target copy, and (like CleanRL) Adam. Only the learning phase is timed
+(after the replay warm-up).
 
     python scripts/bench_dqn.py --json [--steps 2000] [--num-envs 8] [--vectorization async]
 
