@@ -108,9 +108,8 @@ def recurrent_q_loss(double: bool, kind: str, burn_in: int) -> LossFn:
         q_online, _ = online(batch.obs[:, burn_in:], state_online)
         q_tm1, q_t_target = q_online[:, :-1], q_target[:, 1:]
         selector = q_online[:, 1:].detach() if double else q_t_target
-        A = q_tm1.shape[-1]
-        flat = lambda x: x.reshape(-1, *x.shape[2:])
-        a_t = select_next_actions(flat(selector).reshape(-1, A))
+        flat = _merge_batch_and_time
+        a_t = select_next_actions(flat(selector))
         target_tm1 = q_learning_target(
             flat(batch.reward[:, burn_in:]), flat(batch.discount[:, burn_in:]), flat(q_t_target), a_t
         )
@@ -122,6 +121,11 @@ def recurrent_q_loss(double: bool, kind: str, burn_in: int) -> LossFn:
         return per_seq, priority, flat(q_tm1).detach().max(1).values
 
     return loss_fn
+
+
+def _merge_batch_and_time(x: torch.Tensor) -> torch.Tensor:
+    """``[B, T, ...] -> [B * T, ...]``."""
+    return x.reshape(-1, *x.shape[2:])
 
 
 class Learner:
