@@ -80,6 +80,8 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
     if resume:
         step, episodes, updates_due, returned = _restore(run, cfg, learner, actor, replay)
         returns.extend(returned)
+    # A checkpoint without its replay resumes with an empty memory: refill it before learning again.
+    learn_from = cfg.learning_starts_steps if len(replay) > 0 or not resume else step + cfg.learning_starts_steps
 
     log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id}", show=SHOW, start=step)
     obs, _ = env.reset(seed=cfg.seed + step)
@@ -97,7 +99,7 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
             episodes += 1
             returns.append(game_return)
 
-        if step >= cfg.learning_starts_steps and len(replay) >= cfg.batch_size:
+        if step >= learn_from and len(replay) >= cfg.batch_size:
             updates_due += cfg.num_envs / cfg.train_every_steps
             while updates_due >= 1.0:
                 updates_due -= 1.0

@@ -224,3 +224,20 @@ def test_pretrained_torso_starts_from_the_saved_encoder(tmp_path, kind):
         build_q_network(dataclasses.replace(cfg, env_id="ALE/Pong-v5", torso="mlp"), (4, 84, 84), 6)
     with pytest.raises(RlkitError, match="pretrained_torso"):
         build_q_network(dataclasses.replace(cfg, pretrained_torso=str(tmp_path / "missing.pt")), (4,), 2)
+
+
+def test_resume_without_saved_replay_refills_before_learning(tmp_path):
+    cfg = small("dqn", "CartPole-v1", "total_steps=200", "learning_starts_steps=100")
+    run = Run.create(tmp_path, "run", to_dict(cfg))
+    dqn.train(cfg, run)
+    before = load_checkpoint(run.latest_checkpoint())
+
+    def updates(first_step, last_step):  # 4 envs: 2 updates at every vector step from first_step on
+        return ((last_step - first_step) // 4 + 1) * 2
+
+    assert "replay" not in before and before["learner"]["num_updates"] == updates(100, 200)
+    dqn.train(dataclasses.replace(cfg, total_steps=340), run, resume=True)
+    after = load_checkpoint(run.latest_checkpoint())
+    # learning waits for 100 fresh steps (200 -> 300) before it starts again
+    assert after["step"] == 340
+    assert after["learner"]["num_updates"] == before["learner"]["num_updates"] + updates(300, 340)
