@@ -15,6 +15,8 @@ from rlkit.errors import RlkitError
 __all__ = ["PRESETS", "AlphaZeroConfig", "check_config", "make_config", "preset_names"]
 
 GAMES = ["tictactoe", "connect4", "othello", "gomoku", "hex", "go"]
+EVAL_OPPONENTS = {"random": None, "one_ply": None, "alphabeta": None, "perfect": "tictactoe", "solver": "connect4"}
+"""Reference players checkpoints can be evaluated against, and the one game a player is limited to."""
 
 
 @dataclass
@@ -172,6 +174,15 @@ def check_config(cfg: AlphaZeroConfig) -> None:
     for name in positive:
         if getattr(cfg, name) < 1:
             raise RlkitError(f"config key {name!r} must be >= 1, got {getattr(cfg, name)}")
+    for opponent in cfg.eval_opponents:
+        name, _, depth = opponent.partition(":")
+        if name not in EVAL_OPPONENTS or (depth and not (name == "alphabeta" and depth.isdigit())):
+            raise RlkitError(
+                f"eval_opponents: unknown player {opponent!r}; choose from: {', '.join(EVAL_OPPONENTS)} "
+                "(alphabeta:<depth> sets the depth)"
+            )
+        if EVAL_OPPONENTS[name] not in (None, cfg.game):
+            raise RlkitError(f"eval_opponents: {name!r} only plays {EVAL_OPPONENTS[name]}, not {cfg.game}")
     if cfg.search == "gumbel" and cfg.reuse_tree:
         raise RlkitError(
             "reuse_tree=true needs search=puct: Gumbel's sequential halving starts from fresh visit counts"

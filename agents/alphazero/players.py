@@ -16,7 +16,7 @@ from envs.boards import NO_ACTION, BoardGame, State
 from rlkit.errors import RlkitError
 
 from .agent import load_agent, network_evaluator, run_search
-from .config import AlphaZeroConfig
+from .config import EVAL_OPPONENTS, AlphaZeroConfig
 
 __all__ = ["REFERENCE_PLAYERS", "MCTSPlayer", "PolicyPlayer", "make_player"]
 
@@ -78,7 +78,7 @@ REFERENCE_PLAYERS = {
     "perfect": lambda seed: reference.PerfectTicTacToePlayer(seed),
     "solver": _solver,
 }
-"""Reference player names; "alphabeta:<depth>" sets the search depth."""
+"""Reference player names (the keys of `config.EVAL_OPPONENTS`); "alphabeta:<depth>" sets the search depth."""
 
 
 def make_player(spec: str, game: BoardGame, num_simulations: int | None = None, seed: int = 0):
@@ -86,6 +86,8 @@ def make_player(spec: str, game: BoardGame, num_simulations: int | None = None, 
     an AlphaZero checkpoint path (MCTS with `num_simulations`), or "policy:<checkpoint>" (raw network policy)."""
     name, _, argument = spec.partition(":")
     if name in REFERENCE_PLAYERS:
+        if EVAL_OPPONENTS[name] not in (None, game.name):
+            raise RlkitError(f"player {name!r} only plays {EVAL_OPPONENTS[name]}, not {game.name}")
         if name == "alphabeta" and argument:
             if not argument.isdigit():
                 raise RlkitError(f"player {spec!r}: the alpha-beta depth must be a number, e.g. alphabeta:4")

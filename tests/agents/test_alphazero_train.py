@@ -91,6 +91,8 @@ def test_players_by_name(runs):
         assert bool(game.legal_mask(state).gather(1, actions[:, None]).all()), spec
     with pytest.raises(RlkitError, match="one_ply"):
         make_player("grandmaster", game)
+    with pytest.raises(RlkitError, match="only plays connect4"):
+        make_player("solver", game)
     with pytest.raises(RlkitError, match="connect4"):
         make_player(checkpoint, envs.boards.make("connect4"))
 
@@ -161,5 +163,9 @@ def test_config_errors():
         make_config("connect4", ["search=beam"])
     with pytest.raises(RlkitError, match="choose from"):
         make_config("chess")
+    with pytest.raises(RlkitError, match="only plays tictactoe"):
+        make_config("connect4", ["eval_opponents=random,perfect"])
+    with pytest.raises(RlkitError, match="unknown player 'minimax'"):
+        make_config("connect4", ["eval_opponents=minimax"])
     with pytest.raises(RlkitError, match="reuse_tree"):
         make_config("gomoku", ["reuse_tree=true"])
