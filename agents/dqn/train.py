@@ -122,6 +122,7 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
         if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < cfg.num_envs:
             run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
 
+    wall_s = time.perf_counter() - t0
     run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
     log.close()
     env.close()
@@ -134,8 +135,8 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
         "steps": step,
         "episodes": episodes,
         "mean_return": float(np.mean(returns)) if returns else None,
-        "wall_s": time.perf_counter() - t0,
-        "steps_per_s": (step - step0) / (time.perf_counter() - t0),
+        "wall_s": wall_s,
+        "steps_per_s": (step - step0) / wall_s,
     }
 
 
