@@ -252,25 +252,55 @@ class PerfectTicTacToePlayer:
         return torch.tensor(actions, dtype=torch.long, device=game.device)
 
 
-REFERENCE_PLAYERS = ("random", "oneply", "alphabeta[:DEPTH]", "perfect", "solver")
+REFERENCE_PLAYERS: dict[str, str | None] = {
+    "random": None,
+    "one_ply": None,
+    "alphabeta": None,
+    "perfect": "tictactoe",
+    "solver": "connect4",
+}
+"""Reference player names -> the only game the player plays (None: any game). "alphabeta:DEPTH" sets the depth."""
+
+_ALIASES = {"oneply": "one_ply", "one-ply": "one_ply", "alpha-beta": "alphabeta"}
 
 
-def reference_player(spec: str, seed: int = 0) -> Player:
-    """A reference player by name: random, oneply, alphabeta[:DEPTH] (default 4), perfect
-    (tic-tac-toe) or solver (Connect Four)."""
+def _parse_spec(spec: str, game_name: str | None) -> tuple[str, int | None]:
     name, _, arg = spec.strip().lower().partition(":")
+    name = _ALIASES.get(name, name)
+    if name not in REFERENCE_PLAYERS:
+        raise RlkitError(
+            f"unknown player {spec!r}; reference players: {', '.join(REFERENCE_PLAYERS)} (alphabeta:DEPTH sets the depth)"
+        )
+    if arg and not (name == "alphabeta" and arg.isdigit()):
+        raise RlkitError(f"player {spec!r}: only alphabeta takes an argument, a whole-number depth (e.g. alphabeta:4)")
+    only = REFERENCE_PLAYERS[name]
+    if game_name is not None and only not in (None, game_name):
+        raise RlkitError(f"player {name!r} only plays {only}, not {game_name}")
+    return name, int(arg) if arg else None
+
+
+def is_reference_player(spec: str) -> bool:
+    name = spec.strip().lower().partition(":")[0]
+    return _ALIASES.get(name, name) in REFERENCE_PLAYERS
+
+
+def check_reference_player(spec: str, game_name: str | None = None) -> None:
+    """Raise RlkitError unless `spec` names a reference player that plays `game_name`."""
+    _parse_spec(spec, game_name)
+
+
+def reference_player(spec: str, seed: int = 0, game_name: str | None = None) -> Player:
+    """A reference player by name: random, one_ply, alphabeta[:DEPTH] (default 4), perfect
+    (tic-tac-toe) or solver (Connect Four); `game_name` checks that the player plays that game."""
+    name, depth = _parse_spec(spec, game_name)
     if name == "random":
         return RandomPlayer(seed)
-    if name in ("oneply", "one-ply"):
+    if name == "one_ply":
         return OnePlyPlayer(seed)
-    if name in ("alphabeta", "alpha-beta"):
-        if arg and not arg.isdigit():
-            raise RlkitError(f"alpha-beta depth must be a whole number, got {arg!r} (e.g. alphabeta:4)")
-        return AlphaBetaPlayer(depth=int(arg or 4), seed=seed)
+    if name == "alphabeta":
+        return AlphaBetaPlayer(depth=depth or 4, seed=seed)
     if name == "perfect":
         return PerfectTicTacToePlayer(seed)
-    if name == "solver":
-        from .connect4_solver import Connect4SolverPlayer
+    from .connect4_solver import Connect4SolverPlayer  # numba-compiled search: imported only when asked for
 
-        return Connect4SolverPlayer(seed)
-    raise RlkitError(f"unknown player {spec!r}; reference players: {', '.join(REFERENCE_PLAYERS)}")
+    return Connect4SolverPlayer(seed)

@@ -18,13 +18,12 @@ from .gumbel import gumbel_search
 from .learner import Learner
 from .mcts import SearchOutput, puct_search
 from .play import play
-from .players import REFERENCE_PLAYERS, MCTSPlayer, PolicyPlayer, make_player
+from .players import MCTSPlayer, PolicyPlayer, make_player
 from .selfplay import ReplayWindow, Samples, SelfPlayWorker
 from .train import train
 
 __all__ = [
     "PRESETS",
-    "REFERENCE_PLAYERS",
     "AlphaZeroConfig",
     "CheckpointEvaluator",
     "EloTable",

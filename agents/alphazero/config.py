@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from envs.players import check_reference_player
 from rlkit.config import apply_overrides, param, validate
 from rlkit.errors import RlkitError
 
 __all__ = ["PRESETS", "AlphaZeroConfig", "check_config", "make_config", "preset_names"]
 
 GAMES = ["tictactoe", "connect4", "othello", "gomoku", "hex", "go"]
-EVAL_OPPONENTS = {"random": None, "one_ply": None, "alphabeta": None, "perfect": "tictactoe", "solver": "connect4"}
 """Reference players checkpoints can be evaluated against, and the one game a player is limited to."""
 
 
@@ -175,14 +175,10 @@ def check_config(cfg: AlphaZeroConfig) -> None:
         if getattr(cfg, name) < 1:
             raise RlkitError(f"config key {name!r} must be >= 1, got {getattr(cfg, name)}")
     for opponent in cfg.eval_opponents:
-        name, _, depth = opponent.partition(":")
-        if name not in EVAL_OPPONENTS or (depth and not (name == "alphabeta" and depth.isdigit())):
-            raise RlkitError(
-                f"eval_opponents: unknown player {opponent!r}; choose from: {', '.join(EVAL_OPPONENTS)} "
-                "(alphabeta:<depth> sets the depth)"
-            )
-        if EVAL_OPPONENTS[name] not in (None, cfg.game):
-            raise RlkitError(f"eval_opponents: {name!r} only plays {EVAL_OPPONENTS[name]}, not {cfg.game}")
+        try:
+            check_reference_player(opponent, cfg.game)
+        except RlkitError as err:
+            raise RlkitError(f"eval_opponents: {err}") from None
     if cfg.search == "gumbel" and cfg.reuse_tree:
         raise RlkitError(
             "reuse_tree=true needs search=puct: Gumbel's sequential halving starts from fresh visit counts"

@@ -16,9 +16,9 @@ from envs.boards import NO_ACTION, BoardGame, State
 from rlkit.errors import RlkitError
 
 from .agent import load_agent, network_evaluator, run_search
-from .config import EVAL_OPPONENTS, AlphaZeroConfig
+from .config import AlphaZeroConfig
 
-__all__ = ["REFERENCE_PLAYERS", "MCTSPlayer", "PolicyPlayer", "make_player"]
+__all__ = ["MCTSPlayer", "PolicyPlayer", "make_player"]
 
 
 def _over_running(game: BoardGame, state: State, choose) -> torch.Tensor:
@@ -65,39 +65,17 @@ class PolicyPlayer:
         return _over_running(game, state, choose)
 
 
-def _solver(seed: int):
-    from envs.connect4_solver import Connect4SolverPlayer  # numba-compiled search; imported only when needed
-
-    return Connect4SolverPlayer(seed=seed)
-
-
-REFERENCE_PLAYERS = {
-    "random": lambda seed: reference.RandomPlayer(seed),
-    "one_ply": lambda seed: reference.OnePlyPlayer(seed),
-    "alphabeta": lambda seed, depth=4: reference.AlphaBetaPlayer(depth=depth, seed=seed),
-    "perfect": lambda seed: reference.PerfectTicTacToePlayer(seed),
-    "solver": _solver,
-}
-"""Reference player names (the keys of `config.EVAL_OPPONENTS`); "alphabeta:<depth>" sets the search depth."""
-
-
 def make_player(spec: str, game: BoardGame, num_simulations: int | None = None, seed: int = 0):
     """A player from a name: a reference player ("random", "one_ply", "alphabeta:4", "perfect", "solver"),
     an AlphaZero checkpoint path (MCTS with `num_simulations`), or "policy:<checkpoint>" (raw network policy)."""
+    if reference.is_reference_player(spec):
+        return reference.reference_player(spec, seed, game_name=game.name)
     name, _, argument = spec.partition(":")
-    if name in REFERENCE_PLAYERS:
-        if EVAL_OPPONENTS[name] not in (None, game.name):
-            raise RlkitError(f"player {name!r} only plays {EVAL_OPPONENTS[name]}, not {game.name}")
-        if name == "alphabeta" and argument:
-            if not argument.isdigit():
-                raise RlkitError(f"player {spec!r}: the alpha-beta depth must be a number, e.g. alphabeta:4")
-            return REFERENCE_PLAYERS[name](seed, int(argument))
-        return REFERENCE_PLAYERS[name](seed)
     path = Path(argument if name == "policy" else spec)
     if not path.is_file():
         raise RlkitError(
             f"unknown player {spec!r}: give a checkpoint file, policy:<checkpoint>, or one of "
-            f"{', '.join(REFERENCE_PLAYERS)} (alphabeta:<depth>)"
+            f"{', '.join(reference.REFERENCE_PLAYERS)} (alphabeta:<depth>)"
         )
     config, agent_game, net = load_agent(path, device=game.device.type)
     if agent_game.name != game.name or agent_game.num_actions != game.num_actions:

@@ -82,7 +82,10 @@ def test_reference_player_names():
 
     assert isinstance(reference_player("alphabeta:3"), AlphaBetaPlayer) and reference_player("alphabeta:3").depth == 3
     assert isinstance(reference_player("Random"), RandomPlayer)
-    with pytest.raises(RlkitError, match="unknown player 'minimax'.*random, oneply"):
+    assert isinstance(reference_player("oneply"), OnePlyPlayer)
+    with pytest.raises(RlkitError, match="unknown player 'minimax'.*random, one_ply"):
         reference_player("minimax")
-    with pytest.raises(RlkitError, match="whole number"):
+    with pytest.raises(RlkitError, match="whole-number depth"):
         reference_player("alphabeta:deep")
+    with pytest.raises(RlkitError, match="'perfect' only plays tictactoe, not connect4"):
+        reference_player("perfect", game_name="connect4")
