@@ -4,7 +4,7 @@
     rlkit train alphazero --game connect4
     rlkit eval dqn runs/<name> --episodes 30
     rlkit play --game connect4 --checkpoint runs/<name>
-    rlkit arena alphabeta:4 oneply --game connect4
+    rlkit arena alphabeta:4 one_ply --game connect4
     rlkit demo digits --model dbn
 
 User errors (unknown env or game, bad config key, unreadable checkpoint) print one line
@@ -36,7 +36,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override any config key (repeatable), e.g. --set lr=3e-4; see --show-config",
     )
-    g.add_argument("--steps", type=float, default=None, help="training budget (agent steps / self-play games)")
+    g.add_argument(
+        "--steps", type=float, default=None, help="training budget: agent steps (dqn) or iterations (alphazero)"
+    )
     g.add_argument("--seed", type=int, default=None, help="random seed (default: the preset's)")
     g.add_argument("--device", default=None, help="torch device: auto, cpu or cuda (default: auto)")
     g.add_argument("--name", default=None, help="run name: the run is written to RUNS_DIR/NAME (default: a timestamp)")
@@ -126,7 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
         "players (and the Connect Four solver's optimal-move share).",
     )
     eva.add_argument("checkpoint", help="run directory (newest checkpoint) or checkpoint file")
-    eva.add_argument("--games", type=int, default=20, help="games per opponent (colours alternate)")
+    eva.add_argument("--games", type=int, default=20, help="games per opponent (half with each colour)")
+    eva.add_argument(
+        "--opponents",
+        default=None,
+        help="comma-separated reference players (default: those of the training config), "
+        "e.g. random,one_ply,alphabeta:4,solver",
+    )
     eva.add_argument("--sims", type=int, default=None, help="MCTS simulations per move (default: the training value)")
     eva.add_argument("--json", action="store_true", help="print the result as one JSON object")
     eva.set_defaults(handler=_eval_alphazero)
@@ -143,9 +151,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="AlphaZero run directory or checkpoint; without it you play the opponent given by --opponent",
     )
-    play.add_argument("--opponent", default="alphabeta:4", help="reference opponent when no checkpoint is given")
+    play.add_argument(
+        "--opponent",
+        default="alphabeta:4",
+        help="reference opponent when no checkpoint is given: random, one_ply, alphabeta:DEPTH, "
+        "perfect (tic-tac-toe), solver (Connect Four)",
+    )
     play.add_argument("--color", choices=["first", "second"], default="first", help="move first or second")
-    play.add_argument("--sims", type=int, default=200, help="agent's MCTS simulations per move (its strength)")
+    play.add_argument(
+        "--sims",
+        type=int,
+        default=None,
+        help="agent's MCTS simulations per move, its strength (default: its evaluation setting)",
+    )
     play.set_defaults(handler=_play)
 
     arena = sub.add_parser(
@@ -153,11 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="pit two players against each other",
         description="Play PLAYER_A against PLAYER_B over a set of openings with colours swapped and "
         "report wins/draws/losses and an Elo difference with a 95% interval. A player "
-        "is a checkpoint path or a reference name: random, oneply, alphabeta[:DEPTH], "
+        "is a checkpoint (file or run directory) or a reference name: random, one_ply, alphabeta[:DEPTH], "
         "perfect (tic-tac-toe), solver (Connect Four).",
     )
-    arena.add_argument("player_a")
-    arena.add_argument("player_b")
+    arena.add_argument("player_a", help="checkpoint file or run directory, policy:<checkpoint>, or a reference name")
+    arena.add_argument("player_b", help="the same forms as PLAYER_A")
     arena.add_argument("--game", required=True, help="tictactoe, connect4, othello, gomoku, hex or go")
     arena.add_argument("--games", type=int, default=20, help="games to play (half with each colour)")
     arena.add_argument("--sims", type=int, default=100, help="MCTS simulations per move for checkpoint players")
@@ -195,11 +213,23 @@ def _overrides(args: argparse.Namespace, steps_key: str) -> list[str]:
     return extra
 
 
-def _print_presets(presets: dict[str, Callable], key: str) -> None:
+def _print_presets(presets: dict[str, Callable], key: str, describe: Callable[[Any], str]) -> None:
     for name, fn in presets.items():
-        doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-        print(f"  {name:<12} {doc}")
+        print(f"  {name:<12} {describe(fn)}")
     print(f"\nuse one with --{key} NAME; list its keys with --show-config")
+
+
+def _first_doc_line(fn: Callable) -> str:
+    return (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+
+
+def _alphazero_preset_line(fn: Callable) -> str:
+    cfg = fn()
+    size = f" {cfg.game_size}x{cfg.game_size}" if cfg.game_size else ""
+    return (
+        f"{cfg.game}{size}: {cfg.blocks}x{cfg.channels} residual net, {cfg.search} search with {cfg.num_simulations} "
+        f"simulations, {cfg.iterations} iterations x {cfg.games_per_iteration} games"
+    )
 
 
 def _open_or_create_run(args: argparse.Namespace, config: dict[str, Any], prefix: str):
@@ -243,6 +273,18 @@ def _train(args: argparse.Namespace, agent: str, cfg: Any, run, resume: bool) ->
     return train(cfg, run, resume=resume)
 
 
+def _checkpoint_path(path: str) -> str:
+    """A checkpoint file, or the newest checkpoint of a run directory."""
+    from rlkit.runs import Run
+
+    if os.path.isdir(path):
+        latest = Run.open(path).latest_checkpoint()
+        if latest is None:
+            raise RlkitError(f"run directory {path!r} has no checkpoints yet")
+        return str(latest)
+    return path
+
+
 def _report(summary: dict[str, Any], run) -> None:
     print(json.dumps({"run": str(run.path), **summary}, default=str))
 
@@ -253,7 +295,7 @@ def _train_dqn(args: argparse.Namespace) -> int:
     from rlkit.config import format_config, to_dict
 
     if args.list_presets:
-        _print_presets(dqn.PRESETS, "preset")
+        _print_presets(dqn.PRESETS, "preset", _first_doc_line)
         return 0
     if args.resume:
         cfg = _resumed_config(args, dqn.DQNConfig, "total_steps")
@@ -272,12 +314,12 @@ def _train_alphazero(args: argparse.Namespace) -> int:
     from rlkit.config import format_config, to_dict
 
     if args.list_presets:
-        _print_presets(alphazero.PRESETS, "game")
+        _print_presets(alphazero.PRESETS, "game", _alphazero_preset_line)
         return 0
     if args.resume:
-        cfg = _resumed_config(args, alphazero.AlphaZeroConfig, "total_games")
+        cfg = _resumed_config(args, alphazero.AlphaZeroConfig, "iterations")
     else:
-        cfg = alphazero.make_config(args.game, _overrides(args, "total_games"))
+        cfg = alphazero.make_config(args.game, _overrides(args, "iterations"))
     if args.show_config:
         print(format_config(cfg))
         return 0
@@ -301,7 +343,10 @@ def _eval_dqn(args: argparse.Namespace) -> int:
 def _eval_alphazero(args: argparse.Namespace) -> int:
     from agents.alphazero import evaluate_checkpoint
 
-    result = evaluate_checkpoint(args.checkpoint, games=args.games, sims=args.sims)
+    opponents = args.opponents.split(",") if args.opponents else None
+    result = evaluate_checkpoint(
+        _checkpoint_path(args.checkpoint), openings=max(1, args.games // 2), sims=args.sims, opponents=opponents
+    )
     print(json.dumps(result, default=str) if args.json else "\n".join(f"{k:>28}: {v}" for k, v in result.items()))
     return 0
 
@@ -309,17 +354,29 @@ def _eval_alphazero(args: argparse.Namespace) -> int:
 def _play(args: argparse.Namespace) -> int:
     from agents.alphazero import play
 
-    play(
-        args.game, checkpoint=args.checkpoint, opponent=args.opponent, human_first=args.color == "first", sims=args.sims
-    )
+    opponent = _checkpoint_path(args.checkpoint) if args.checkpoint else args.opponent
+    play(args.game, opponent, human_color=0 if args.color == "first" else 1, sims=args.sims)
     return 0
 
 
 def _arena(args: argparse.Namespace) -> int:
-    from agents.alphazero import arena_match
+    from agents.alphazero import arena
 
-    result = arena_match(args.game, args.player_a, args.player_b, games=args.games, sims=args.sims, seed=args.seed)
-    print(json.dumps(result, default=str) if args.json else "\n".join(f"{k:>16}: {v}" for k, v in result.items()))
+    players = [_checkpoint_path(p) if os.path.isdir(p) else p for p in (args.player_a, args.player_b)]
+    result = arena(args.game, *players, num_openings=max(1, args.games // 2), num_simulations=args.sims, seed=args.seed)
+    elo, low, high = result.elo()
+    summary = {
+        "game": args.game,
+        "player_a": args.player_a,
+        "player_b": args.player_b,
+        "wins": result.wins,
+        "draws": result.draws,
+        "losses": result.losses,
+        "score": round(result.score, 4),
+        "elo": round(elo, 1),
+        "elo_95": [round(low, 1), round(high, 1)],
+    }
+    print(json.dumps(summary) if args.json else f"{args.player_a} vs {args.player_b}: {result.summary()}")
     return 0
 
 

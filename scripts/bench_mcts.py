@@ -6,7 +6,7 @@ B games at once with one network call per simulation; the baseline (`agents.alph
 the textbook design of most Python AlphaZero code) searches one game, one network call per leaf.
 
     python scripts/bench_mcts.py --json
-    python scripts/bench_mcts.py --batches 1 64 256 --devices cpu cuda --dtype bfloat16
+    python scripts/bench_mcts.py --batches 1 64 256 --devices cpu cuda --dtype float32
 
 The last line with --json is one JSON object: sims_per_s[device][batch], baseline_sims_per_s,
 and speedup_cpu_b256 (batched at B=256 on the CPU over the baseline).
@@ -22,7 +22,7 @@ import torch
 
 import envs.boards
 import nets
-from agents.alphazero.agent import network_evaluator
+from agents.alphazero.agent import network_evaluator, resolve_inference_dtype
 from agents.alphazero.mcts import puct_search
 from agents.alphazero.naive_mcts import naive_puct_search
 
@@ -82,7 +82,11 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, default=32, help="simulations per search (per game)")
     parser.add_argument("--baseline-simulations", type=int, default=200)
     parser.add_argument(
-        "--dtype", default="bfloat16", choices=["float32", "bfloat16"], help="network dtype inside the batched search"
+        "--dtype",
+        default="auto",
+        choices=["auto", "float32", "bfloat16"],
+        help="network dtype inside the batched search (auto: bfloat16 where the hardware has it natively, "
+        "as in training)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 = one core, the fair default)")
@@ -112,7 +116,7 @@ def main() -> None:
         "game": "connect4",
         "network": "PolicyValueNet 5 blocks x 64 channels",
         "simulations_per_search": args.simulations,
-        "dtype": args.dtype,
+        "dtype": {device: resolve_inference_dtype(args.dtype, torch.device(device)) for device in devices},
         "threads": args.threads,
         "sims_per_s": rates,
         "baseline_sims_per_s": round(baseline, 1),

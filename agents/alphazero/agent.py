@@ -24,7 +24,7 @@ from .config import AlphaZeroConfig, check_config
 from .gumbel import gumbel_search
 from .mcts import Evaluator, SearchOutput, Tree, puct_search, select_actions
 
-INFERENCE_DTYPES = ("float32", "bfloat16")
+INFERENCE_DTYPES = ("auto", "float32", "bfloat16")
 
 __all__ = [
     "INFERENCE_DTYPES",
@@ -35,6 +35,7 @@ __all__ = [
     "make_network",
     "network_evaluator",
     "resolve_device",
+    "resolve_inference_dtype",
     "run_search",
 ]
 
@@ -71,7 +72,26 @@ def inference_copy(net: torch.nn.Module) -> torch.nn.Module:
     return frozen.to(memory_format=torch.channels_last).requires_grad_(False)
 
 
-def network_evaluator(net: torch.nn.Module, game: BoardGame, dtype: str = "float32") -> Evaluator:
+def _cpu_has_native_bfloat16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:  # not Linux: stay with float32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_inference_dtype(dtype: str, device: torch.device) -> str:
+    """ "auto" -> bfloat16 where the hardware computes it natively (CUDA GPUs with bf16, CPUs with
+    AVX512-BF16 or AMX), float32 elsewhere, where emulated bfloat16 would be slower."""
+    if dtype != "auto":
+        return dtype
+    if device.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if _cpu_has_native_bfloat16() else "float32"
+
+
+def network_evaluator(net: torch.nn.Module, game: BoardGame, dtype: str = "auto") -> Evaluator:
     """An evaluator for the search: states [B] -> (logits float32 [B, A], value float32 [B]).
 
     It evaluates a snapshot of `net` taken now (`inference_copy`: BatchNorm with running statistics,
@@ -83,7 +103,7 @@ def network_evaluator(net: torch.nn.Module, game: BoardGame, dtype: str = "float
     if dtype not in INFERENCE_DTYPES:
         raise RlkitError(f"inference dtype {dtype!r} is not supported; choose from: {', '.join(INFERENCE_DTYPES)}")
     frozen = inference_copy(net)
-    use_bfloat16 = dtype == "bfloat16"
+    use_bfloat16 = resolve_inference_dtype(dtype, game.device) == "bfloat16"
 
     def evaluate(states: State) -> tuple[torch.Tensor, torch.Tensor]:
         observation = game.observation(states).contiguous(memory_format=torch.channels_last)

@@ -4,6 +4,7 @@ an Elo table over checkpoints, and (Connect Four) the share of solver-optimal mo
 from __future__ import annotations
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -11,15 +12,16 @@ import torch
 import envs.boards
 from envs.boards import BoardGame, State
 
-from .agent import make_game
+from .agent import load_agent, make_game
 from .arena import EloTable, MatchResult, make_openings, play_match
-from .config import AlphaZeroConfig
+from .config import AlphaZeroConfig, check_config
 from .players import MCTSPlayer, make_player
 
 __all__ = [
     "CheckpointEvaluator",
     "arena",
     "connect4_optimal_moves",
+    "evaluate_checkpoint",
     "evaluate_player",
     "optimal_move_share",
     "plot_elo_table",
@@ -140,6 +142,20 @@ class CheckpointEvaluator:
             previous = copy.deepcopy(net_template).eval()
             previous.load_state_dict(state["previous"]["net"])
             self.previous = (state["previous"]["name"], previous)
+
+
+def evaluate_checkpoint(
+    path: str | Path, openings: int | None = None, sims: int | None = None, opponents: list[str] | None = None
+) -> dict[str, float | str]:
+    """Play a saved agent against reference players (default: those of its training config) over
+    `openings` openings with both colours; for Connect Four also the share of optimal moves."""
+    config, _, net = load_agent(path)
+    changes = {"eval_openings": openings, "eval_simulations": sims, "eval_opponents": opponents}
+    config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
+    check_config(config)
+    metrics = CheckpointEvaluator(config).evaluate(net, "checkpoint")
+    metrics.pop("eval/elo_table", None)  # one checkpoint: its Elo against the anchor says it all
+    return {"checkpoint": str(path), "game": config.game, "simulations": config.eval_simulations, **metrics}
 
 
 def plot_elo_table(ratings: dict[str, float], out_png: str | Path) -> Path:

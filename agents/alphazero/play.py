@@ -1,6 +1,7 @@
 """A person against a trained agent in the terminal.
 
     play("connect4", "runs/c4/checkpoints/step_0000000100.pt", human_color=0, sims=400)
+    play("connect4", "alphabeta:4")            # or against a reference player
 
 Moves are typed in the game's notation (`game.notation_help()`); unreadable or illegal input
 is asked again with the reason. `input_fn`/`print_fn` make the session scriptable for tests.
@@ -9,14 +10,15 @@ is asked again with the reason. `input_fn`/`print_fn` make the session scriptabl
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
+import envs.boards
 from envs.boards import BoardGame, IllegalMoveError, State
 from rlkit.errors import RlkitError
 
-from .agent import load_agent
-from .players import MCTSPlayer
+from .players import make_player
 
 __all__ = ["play"]
 
@@ -46,21 +48,23 @@ def _ask_move(game: BoardGame, state: State, input_fn: Callable[[str], str], pri
 
 def play(
     game_name: str,
-    checkpoint: str,
+    opponent: str,
     human_color: int = 0,
     sims: int | None = None,
     input_fn: Callable[[str], str] = input,
     print_fn: Callable[[str], None] = print,
     device: str = "cpu",
+    seed: int = 0,
 ) -> float | None:
-    """Play one game against the agent in `checkpoint`; returns the person's result (+1 win, 0 draw,
-    -1 loss) or None if they quit. `human_color` 0 moves first; `sims` sets the agent's strength."""
+    """Play one game against `opponent`: an AlphaZero checkpoint (MCTS with `sims` simulations, its
+    strength), "policy:<checkpoint>", or a reference player ("alphabeta:4", "solver", ...; see
+    `make_player`). Returns the person's result (+1 win, 0 draw, -1 loss) or None if they quit;
+    `human_color` 0 moves first."""
     if human_color not in (0, 1):
         raise RlkitError(f"human_color must be 0 (move first) or 1 (move second), got {human_color!r}")
-    config, game, net = load_agent(checkpoint, device=device)
-    if game.name != game_name:
-        raise RlkitError(f"checkpoint {checkpoint!r} plays {game.name}, not {game_name}")
-    agent = MCTSPlayer(net, config, sims)
+    game = envs.boards.make(game_name, device=device)
+    agent = make_player(opponent, game, num_simulations=sims, seed=seed)
+    name = "agent" if opponent.startswith("policy:") or Path(opponent).exists() else opponent
     marks = "XO"
     print_fn(f"You play {marks[human_color]} (player {human_color}); {game.notation_help()}; type 'quit' to stop.")
     state = game.reset(1)
@@ -73,9 +77,9 @@ def play(
                 return None
         else:
             action = int(agent(game, state)[0])
-            print_fn(f"agent plays {game.action_to_string(action)}")
+            print_fn(f"{name} plays {game.action_to_string(action)}")
         state = game.step(state, torch.tensor([action], device=game.device))
     print_fn(game.render(state))
     result = float(game.returns(state)[0, human_color])
-    print_fn({1.0: "You win.", 0.0: "Draw.", -1.0: "The agent wins."}[result])
+    print_fn({1.0: "You win.", 0.0: "Draw.", -1.0: f"{name} wins."}[result])
     return result
