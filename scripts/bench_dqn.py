@@ -7,8 +7,10 @@ per 4 agent steps, a hard target copy, and (like CleanRL) Adam. Only the learnin
     python scripts/bench_dqn.py --json [--steps 2000] [--num-envs 8] [--vectorization async]
 
 Also reports replay bytes per million transitions and the prioritised-replay sample+update time
-(batch 32 from 1M entries). The JSON object on the last line holds ``steps_per_s``,
-``baseline_steps_per_s``, ``speedup``, ``replay_bytes_per_million`` and ``per_sample_update_ms``.
+(batch 32 from 1M entries), and both loops acting without learning (``acting_*``: what vectorised
+envs and batched acting buy once the update is not the bottleneck, e.g. on a GPU). The JSON object
+on the last line holds ``steps_per_s``, ``baseline_steps_per_s``, ``speedup``, the ``acting_*``
+figures, ``replay_bytes_per_million`` and ``per_sample_update_ms``.
 """
 
 from __future__ import annotations
@@ -33,31 +35,39 @@ from rlkit.runs import Run
 ENV_ID = "ALE/Pong-v5"
 
 
-def bench_agent(steps: int, warmup: int, num_envs: int, vectorization: str) -> float:
-    """Agent steps/s of ``agents.dqn.train`` over its learning phase (timestamps of metrics.jsonl)."""
-    cfg = dqn.make_config(
-        "dqn",
-        ENV_ID,
-        [
-            f"total_steps={warmup + steps}",
-            f"learning_starts_steps={warmup}",
-            f"num_envs={num_envs}",
-            f"vectorization={vectorization}",
-            "buffer_size=100000",
-            f"log_every_steps={num_envs * 25}",
-            "checkpoint_every_steps=0",
-        ],
-    )
+def bench_agent(steps: int, warmup: int, num_envs: int, vectorization: str, learn: bool = True) -> float:
+    """Agent steps/s of ``agents.dqn.train``: over its learning phase (timestamps of metrics.jsonl), or
+    with ``learn=False`` over a whole run that only acts (epsilon 0.1, network called every step)."""
+    overrides = [
+        "optimizer=adam",  # as the baseline (and CleanRL): the comparison is of the loops, not the optimisers
+        "lr=1e-4",
+        "adam_eps=1e-8",
+        f"total_steps={warmup + steps}",
+        f"num_envs={num_envs}",
+        f"vectorization={vectorization}",
+        "buffer_size=100000",
+        f"log_every_steps={num_envs * 25}",
+        "checkpoint_every_steps=0",
+    ]
+    if learn:
+        overrides.append(f"learning_starts_steps={warmup}")
+    else:
+        overrides += ["learning_starts_steps=0", "train_every_steps=1000000000", "eps_start=0.1", "eps_end=0.1"]
+    cfg = dqn.make_config("dqn", ENV_ID, overrides)
     with tempfile.TemporaryDirectory() as root:
         run = Run.create(root, "bench", to_dict(cfg))
-        dqn.train(cfg, run)
+        summary = dqn.train(cfg, run)
         records = [r for r in read_metrics(run.metrics_path) if "train/loss" in r]
+    if not learn:
+        return summary["steps_per_s"]
     first, last = records[0], records[-1]
     return (last["step"] - first["step"]) / (last["time"] - first["time"])
 
 
-def bench_baseline(steps: int, warmup: int) -> float:
-    """A plain single-env loop in the style of CleanRL's dqn_atari.py (stacked obs and next_obs stored)."""
+def bench_baseline(steps: int, warmup: int, learn: bool = True) -> float:
+    """A plain single-env loop in the style of CleanRL's dqn_atari.py (stacked obs and next_obs stored).
+
+    With ``learn=False`` it only acts (epsilon 0.1 from the first step, no updates)."""
     env = envs.make(ENV_ID, num_envs=1, preset="dqn", seed=0, vectorization="sync")
     num_actions = env.single_action_space.n
     q_network = torch.nn.Sequential(nets.NatureCNN(4), torch.nn.Linear(512, num_actions))
@@ -75,8 +85,8 @@ def bench_baseline(steps: int, warmup: int) -> float:
     for global_step in range(warmup + steps):
         if global_step == warmup:
             start = time.perf_counter()
-        epsilon = max(0.1, 1.0 - global_step / 1e6)
-        if global_step < warmup or rng.random() < epsilon:
+        epsilon = max(0.1, 1.0 - global_step / 1e6) if learn else 0.1
+        if (learn and global_step < warmup) or rng.random() < epsilon:
             actions = np.array([rng.integers(num_actions)])
         else:
             q_values = q_network(torch.Tensor(obs))
@@ -86,7 +96,7 @@ def bench_baseline(steps: int, warmup: int) -> float:
         rb_actions[global_step], rb_rewards[global_step] = actions[0], rewards[0]
         rb_dones[global_step] = terminations[0]
         obs = next_obs
-        if global_step >= warmup and global_step % 4 == 0:
+        if learn and global_step >= warmup and global_step % 4 == 0:
             idx = rng.integers(global_step, size=32)
             with torch.no_grad():
                 target_max, _ = target_network(torch.Tensor(rb_next_obs[idx])).max(dim=1)
@@ -149,10 +159,13 @@ def main() -> None:
         "vectorization": args.vectorization,
         "steps_per_s": bench_agent(args.steps, args.warmup, args.num_envs, args.vectorization),
         "baseline_steps_per_s": bench_baseline(args.steps, args.warmup),
+        "acting_steps_per_s": bench_agent(args.steps, 0, args.num_envs, args.vectorization, learn=False),
+        "baseline_acting_steps_per_s": bench_baseline(args.steps, 0, learn=False),
         "replay_bytes_per_million": replay_bytes_per_million(),
         "per_sample_update_ms": per_sample_update_ms(),
     }
     result["speedup"] = result["steps_per_s"] / result["baseline_steps_per_s"]
+    result["acting_speedup"] = result["acting_steps_per_s"] / result["baseline_acting_steps_per_s"]
     if args.json:
         print(json.dumps(result))
     else:
