@@ -88,44 +88,52 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
     transitions = AlignedTransitions(replay, cfg.num_envs)
     losses, qs = [], []
     t0, step0, last_log = time.perf_counter(), step, step
-    while step < cfg.total_steps:
-        actions = actor.act(obs, step)
-        next_obs, reward, terminated, truncated, infos = env.step(actions)
-        transitions.add(obs, actions, reward, terminated, truncated, next_obs)
-        actor.episode_ends(terminated | truncated)
-        obs = next_obs
-        step += cfg.num_envs
-        for game_return in _finished_game_returns(infos):
-            episodes += 1
-            returns.append(game_return)
+    try:
+        while step < cfg.total_steps:
+            actions = actor.act(obs, step)
+            next_obs, reward, terminated, truncated, infos = env.step(actions)
+            transitions.add(obs, actions, reward, terminated, truncated, next_obs)
+            actor.episode_ends(terminated | truncated)
+            obs = next_obs
+            step += cfg.num_envs
+            for game_return in _finished_game_returns(infos):
+                episodes += 1
+                returns.append(game_return)
 
-        if step >= learn_from and len(replay) >= cfg.batch_size:
-            updates_due += cfg.num_envs / cfg.train_every_steps
-            while updates_due >= 1.0:
-                updates_due -= 1.0
-                batch = _sample(replay, cfg, step, device)
-                out = learner.update(batch)
-                if cfg.prioritized:
-                    replay.update_priorities(batch.index, out["priority"])
-                losses.append(out["loss"])
-                qs.append(out["q"])
+            if step >= learn_from and len(replay) >= cfg.batch_size:
+                updates_due += cfg.num_envs / cfg.train_every_steps
+                while updates_due >= 1.0:
+                    updates_due -= 1.0
+                    batch = _sample(replay, cfg, step, device)
+                    out = learner.update(batch)
+                    if cfg.prioritized:
+                        replay.update_priorities(batch.index, out["priority"])
+                    losses.append(out["loss"])
+                    qs.append(out["q"])
 
-        if step - last_log >= cfg.log_every_steps or step >= cfg.total_steps:
-            rate = (step - step0) / (time.perf_counter() - t0)
-            log.log(step, _metrics(actor, step, episodes, returns, losses, qs, rate))
-            losses, qs, last_log = [], [], step
-        else:
-            log.update(step)
-        if cfg.eval_every_steps and step % cfg.eval_every_steps < cfg.num_envs:
-            scores = evaluate_network(cfg, learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + step)
-            log.log(step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))})
-        if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < cfg.num_envs:
-            run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
+            if step - last_log >= cfg.log_every_steps or step >= cfg.total_steps:
+                rate = (step - step0) / (time.perf_counter() - t0)
+                log.log(step, _metrics(actor, step, episodes, returns, losses, qs, rate))
+                losses, qs, last_log = [], [], step
+            else:
+                log.update(step)
+            if cfg.eval_every_steps and step % cfg.eval_every_steps < cfg.num_envs:
+                scores = evaluate_network(cfg, learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + step)
+                log.log(step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))})
+            if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < cfg.num_envs:
+                run.save_checkpoint(
+                    step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns)
+                )
+    except KeyboardInterrupt:
+        # Ctrl-C keeps what was learnt: --resume continues from this step.
+        run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
+        raise
+    finally:
+        log.close()
+        env.close()
 
     wall_s = time.perf_counter() - t0
     run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
-    log.close()
-    env.close()
     plot_metrics(
         run.metrics_path,
         ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
