@@ -59,6 +59,8 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
     """
     check_config(cfg)
     device = resolve_device(cfg.device)
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
     seed_everything(cfg.seed)
     env = make_env(cfg, cfg.num_envs, cfg.seed)
     network, obs_shape, num_actions = build_network_for_env(cfg, env)
