@@ -2,7 +2,7 @@
 
 Solved: an evaluation round of 20 episodes (epsilon 0.001 / noise off) averages >= 475. Rounds
 run every 5k agent steps; a seed succeeds when any round within the 50k steps reaches 475.
-Each run takes ~3-6 minutes on one busy CPU core.
+Both presets x 3 seeds took 6.4 minutes on the shared 2-core VM (DQN solved 2/3 seeds, Rainbow 3/3).
 """
 
 import pytest
