@@ -25,7 +25,7 @@ import torch
 from agents.alphazero import AlphaZeroConfig, CheckpointEvaluator, Learner, ReplayWindow, SelfPlayWorker
 from agents.alphazero.config import check_config
 from agents.alphazero.evaluate import plot_elo_table
-from agents.alphazero.train import COUNTERS, SHOW, _checkpoint, _restore
+from agents.alphazero.train import COUNTERS, SHOW, checkpoint_state, restore_checkpoint
 from rlkit.backend import ParameterStore, RayOptions, WorkerGroup, set_worker_threads
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
@@ -94,7 +94,7 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
     selfplay_state = _PublishedSelfPlay(config, learner.get_weights(), version=0)
     counters = dict.fromkeys(COUNTERS, 0)
     if resume:
-        counters = _restore(run, learner, selfplay_state, replay, evaluator, sampler)
+        counters = restore_checkpoint(run, learner, selfplay_state, replay, evaluator, sampler)
     _publish(store, selfplay_state, learner, counters["iteration"])
 
     budget = config.iterations * config.games_per_iteration
@@ -160,7 +160,7 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
                         metrics.update(evaluator.evaluate(learner.net, f"iter_{counters['iteration']}"))
                     log.log(counters["iteration"], metrics)
                     if counters["iteration"] % config.checkpoint_every_iterations == 0 or last:
-                        state = _checkpoint(config, counters, learner, selfplay_state, replay, evaluator, sampler)
+                        state = checkpoint_state(config, counters, learner, selfplay_state, replay, evaluator, sampler)
                         run.save_checkpoint(counters["iteration"], state)
                     if counters["iteration"] % config.weights_sync_iterations == 0:
                         _publish(store, selfplay_state, learner, counters["iteration"])

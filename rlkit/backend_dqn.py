@@ -38,7 +38,15 @@ from agents.dqn.config import check_config
 from agents.dqn.evaluate import evaluate_network
 from agents.dqn.learner import Learner
 from agents.dqn.networks import build_network_for_env
-from agents.dqn.train import SHOW, _checkpoint, _finished_game_returns, _make_replay, _metrics, _restore, _sample
+from agents.dqn.train import (
+    SHOW,
+    checkpoint_state,
+    finished_game_returns,
+    make_replay,
+    restore_checkpoint,
+    rollout_metrics,
+    sample_batch,
+)
 from rlkit.backend import ParameterStore, RayOptions, UpdateSchedule, WorkerGroup, set_worker_threads
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
@@ -101,7 +109,7 @@ class ActingActor:
             ):
                 rows[key].append(value)
             self.actor.episode_ends(terminated | truncated)
-            returns += _finished_game_returns(infos)
+            returns += finished_game_returns(infos)
             self.resetting = terminated | truncated
             self.obs = next_obs
         batch = {key: np.stack(values) for key, values in rows.items()}
@@ -218,7 +226,7 @@ class _LearnerSide:
         obs_dtype = probe.single_observation_space.dtype
         probe.close()
         self.learner = Learner(cfg, network.to(self.device), self.device)
-        self.replay = _make_replay(dataclasses.replace(cfg, num_envs=num_workers * cfg.num_envs), obs_shape, obs_dtype)
+        self.replay = make_replay(dataclasses.replace(cfg, num_envs=num_workers * cfg.num_envs), obs_shape, obs_dtype)
         self.rows = _WorkerRows(self.replay, cfg.num_envs)
         self.exploration = _ApexExploration(cfg, num_workers)
         self.schedule = UpdateSchedule(1, cfg.train_every_steps)
@@ -231,7 +239,7 @@ class _LearnerSide:
 
     def restore(self) -> None:
         """Continue the run's newest checkpoint (local or Ray: the formats are the same)."""
-        self.step, self.episodes, updates_due, returned = _restore(
+        self.step, self.episodes, updates_due, returned = restore_checkpoint(
             self.run, self.cfg, self.learner, self.exploration, self.replay
         )
         self.returns.extend(returned)
@@ -277,7 +285,7 @@ class _LearnerSide:
                 self.run.save_checkpoint(self.step, self.checkpoint())
 
     def _update(self) -> None:
-        batch = _sample(self.replay, self.cfg, self.step, self.device)
+        batch = sample_batch(self.replay, self.cfg, self.step, self.device)
         out = self.learner.update(batch)
         if self.cfg.prioritized:
             self.replay.update_priorities(batch.index, out["priority"])
@@ -286,7 +294,7 @@ class _LearnerSide:
 
     def _log(self, log: MetricsLogger, group) -> None:
         rate = (self.step - self.step0) / (time.perf_counter() - self.t0)
-        metrics = _metrics(self.exploration, self.step, self.episodes, self.returns, self.losses, self.qs, rate)
+        metrics = rollout_metrics(self.exploration, self.step, self.episodes, self.returns, self.losses, self.qs, rate)
         log.log(
             self.step,
             {
@@ -304,7 +312,7 @@ class _LearnerSide:
 
     def checkpoint(self) -> dict[str, Any]:
         counters = (self.step, self.episodes, float(self.schedule.owed))
-        return _checkpoint(self.cfg, self.learner, self.exploration, self.replay, counters, self.returns)
+        return checkpoint_state(self.cfg, self.learner, self.exploration, self.replay, counters, self.returns)
 
     def summary(self) -> dict[str, Any]:
         wall = time.perf_counter() - self.t0

@@ -27,7 +27,7 @@ from .evaluate import CheckpointEvaluator, plot_elo_table
 from .learner import Learner
 from .selfplay import ReplayWindow, SelfPlayWorker
 
-__all__ = ["train"]
+__all__ = ["COUNTERS", "SHOW", "checkpoint_state", "restore_checkpoint", "train"]
 
 SHOW = ["rollout/games_per_s", "rollout/sims_per_s", "train/policy_loss", "train/value_loss", "eval/elo"]
 COUNTERS = ("iteration", "games", "positions", "simulations", "updates")
@@ -46,7 +46,7 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
     sampler = torch.Generator().manual_seed(config.seed + 2)
     counters = dict.fromkeys(COUNTERS, 0)
     if resume:
-        counters = _restore(run, learner, worker, replay, evaluator, sampler)
+        counters = restore_checkpoint(run, learner, worker, replay, evaluator, sampler)
 
     log = MetricsLogger(
         run.path,
@@ -90,7 +90,7 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
                 metrics.update(evaluator.evaluate(learner.net, f"iter_{counters['iteration']}"))
             log.log(counters["iteration"], metrics)
             if counters["iteration"] % config.checkpoint_every_iterations == 0 or last:
-                state = _checkpoint(config, counters, learner, worker, replay, evaluator, sampler)
+                state = checkpoint_state(config, counters, learner, worker, replay, evaluator, sampler)
                 run.save_checkpoint(counters["iteration"], state)
     plot_metrics(
         run.metrics_path,
@@ -103,7 +103,7 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
     return log.latest
 
 
-def _checkpoint(config, counters, learner, worker, replay, evaluator, sampler) -> dict:
+def checkpoint_state(config, counters, learner, worker, replay, evaluator, sampler) -> dict:
     """Everything a resumed run needs, as plain dicts and tensors (loadable with weights_only=True)."""
     return {
         "agent": "alphazero",
@@ -118,7 +118,7 @@ def _checkpoint(config, counters, learner, worker, replay, evaluator, sampler) -
     }
 
 
-def _restore(run, learner, worker, replay, evaluator, sampler) -> dict[str, int]:
+def restore_checkpoint(run, learner, worker, replay, evaluator, sampler) -> dict[str, int]:
     loaded = run.load_latest(map_location="cpu")
     if loaded is None:
         raise RlkitError(f"nothing to resume: {str(run.checkpoints_dir)!r} holds no readable checkpoint")

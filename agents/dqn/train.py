@@ -27,12 +27,21 @@ from rlkit.plots import plot_metrics
 from rlkit.replay import ReplayBuffer
 from rlkit.runs import Run, get_rng_state, seed_everything, set_rng_state
 
-__all__ = ["train"]
+__all__ = [
+    "SHOW",
+    "checkpoint_state",
+    "finished_game_returns",
+    "make_replay",
+    "restore_checkpoint",
+    "rollout_metrics",
+    "sample_batch",
+    "train",
+]
 
 SHOW = ["rollout/return", "rollout/episodes", "rollout/epsilon", "train/loss", "train/steps_per_s"]
 
 
-def _make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype) -> ReplayBuffer:
+def make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype) -> ReplayBuffer:
     pixels = len(obs_shape) == 3
     return ReplayBuffer(
         cfg.buffer_size,
@@ -76,29 +85,31 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
         eps_decay_steps=cfg.eps_decay_steps,
         random_until_steps=cfg.learning_starts_steps,
     )
-    replay = _make_replay(cfg, obs_shape, env.single_observation_space.dtype)
+    replay = make_replay(cfg, obs_shape, env.single_observation_space.dtype)
     # updates_due: fractional updates owed (N agent steps per vector step, one update per train_every_steps)
     step, episodes, updates_due, returns = 0, 0, 0.0, deque(maxlen=100)
     if resume:
-        step, episodes, updates_due, returned = _restore(run, cfg, learner, actor, replay)
+        step, episodes, updates_due, returned = restore_checkpoint(run, cfg, learner, actor, replay)
         returns.extend(returned)
     # A checkpoint without its replay resumes with an empty memory: refill it before learning again.
     learn_from = cfg.learning_starts_steps if len(replay) > 0 or not resume else step + cfg.learning_starts_steps
 
     log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id}", show=SHOW, start=step)
     obs, _ = env.reset(seed=cfg.seed + step)
-    transitions = AlignedTransitions(replay, cfg.num_envs)
+    # Gymnasium's next-step autoreset: the step after an episode end only resets that env, no transition
+    resetting = np.zeros(cfg.num_envs, dtype=bool)
     losses, qs = [], []
     t0, step0, last_log = time.perf_counter(), step, step
     try:
         while step < cfg.total_steps:
             actions = actor.act(obs, step)
             next_obs, reward, terminated, truncated, infos = env.step(actions)
-            transitions.add(obs, actions, reward, terminated, truncated, next_obs)
-            actor.episode_ends(terminated | truncated)
+            replay.add(obs, actions, reward, terminated, truncated, next_obs, active=~resetting)
+            resetting = terminated | truncated
+            actor.episode_ends(resetting)
             obs = next_obs
             step += cfg.num_envs
-            for game_return in _finished_game_returns(infos):
+            for game_return in finished_game_returns(infos):
                 episodes += 1
                 returns.append(game_return)
 
@@ -106,7 +117,7 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
                 updates_due += cfg.num_envs / cfg.train_every_steps
                 while updates_due >= 1.0:
                     updates_due -= 1.0
-                    batch = _sample(replay, cfg, step, device)
+                    batch = sample_batch(replay, cfg, step, device)
                     out = learner.update(batch)
                     if cfg.prioritized:
                         replay.update_priorities(batch.index, out["priority"])
@@ -115,7 +126,7 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
 
             if step - last_log >= cfg.log_every_steps or step >= cfg.total_steps:
                 rate = (step - step0) / (time.perf_counter() - t0)
-                log.log(step, _metrics(actor, step, episodes, returns, losses, qs, rate))
+                log.log(step, rollout_metrics(actor, step, episodes, returns, losses, qs, rate))
                 losses, qs, last_log = [], [], step
             else:
                 log.update(step)
@@ -124,18 +135,18 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
                 log.log(step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))})
             if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < cfg.num_envs:
                 run.save_checkpoint(
-                    step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns)
+                    step, checkpoint_state(cfg, learner, actor, replay, (step, episodes, updates_due), returns)
                 )
     except KeyboardInterrupt:
         # Ctrl-C keeps what was learnt: --resume continues from this step.
-        run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
+        run.save_checkpoint(step, checkpoint_state(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
         raise
     finally:
         log.close()
         env.close()
 
     wall_s = time.perf_counter() - t0
-    run.save_checkpoint(step, _checkpoint(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
+    run.save_checkpoint(step, checkpoint_state(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
     plot_metrics(
         run.metrics_path,
         ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
@@ -150,7 +161,7 @@ def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
     }
 
 
-def _sample(replay: ReplayBuffer, cfg: DQNConfig, step: int, device: torch.device):
+def sample_batch(replay: ReplayBuffer, cfg: DQNConfig, step: int, device: torch.device):
     """One replay batch on ``device``; PER's beta anneals linearly to 1 over the run (Schaul et al. 2016)."""
     if cfg.torso == "lstm":
         return replay.sample_sequences(cfg.batch_size, cfg.burn_in_steps + cfg.seq_len).to(device, non_blocking=True)
@@ -158,40 +169,12 @@ def _sample(replay: ReplayBuffer, cfg: DQNConfig, step: int, device: torch.devic
     return replay.sample(cfg.batch_size, beta).to(device, non_blocking=True)
 
 
-class AlignedTransitions:
-    """Feeds the replay whole rows of N real transitions from a next-step-autoreset vector env.
-
-    After sub-env i ends an episode, its next vector step only resets it (no transition), while the
-    replay takes one transition per env per ``add``. Each env's transitions wait in a queue until
-    every env has one; env i then lags the others by one step per episode end (about sqrt of the
-    episode count apart in practice, a few rows). The common case, no env resetting and nothing
-    queued, goes straight through without a per-env loop.
-    """
-
-    def __init__(self, replay: ReplayBuffer, num_envs: int) -> None:
-        self.replay = replay
-        self.queues: list[deque] = [deque() for _ in range(num_envs)]
-        self.resetting = np.zeros(num_envs, dtype=bool)
-
-    def add(self, obs, action, reward, terminated, truncated, next_obs) -> None:
-        """One vector step: ``obs``/``next_obs [N, *obs_shape]``, the rest ``[N]``."""
-        if not self.resetting.any() and not any(self.queues):
-            self.replay.add(obs, action, reward, terminated, truncated, next_obs)
-        else:
-            for i in np.flatnonzero(~self.resetting):
-                self.queues[i].append((obs[i], action[i], reward[i], terminated[i], truncated[i], next_obs[i]))
-            while all(self.queues):
-                rows = [queue.popleft() for queue in self.queues]
-                self.replay.add(*(np.stack(column) for column in zip(*rows)))
-        self.resetting = terminated | truncated
-
-
-def _finished_game_returns(infos: dict) -> list[float]:
+def finished_game_returns(infos: dict) -> list[float]:
     """Scores of real games that ended this step (whole games, not lives, unclipped)."""
     return [float(r) for r in infos["episode_return"][infos["episode_done"]]]
 
 
-def _metrics(actor, step, episodes, returns, losses, qs, rate) -> dict[str, Any]:
+def rollout_metrics(actor, step, episodes, returns, losses, qs, rate) -> dict[str, Any]:
     metrics = {"rollout/episodes": episodes, "rollout/epsilon": actor.epsilon(step), "train/steps_per_s": rate}
     if returns:
         metrics["rollout/return"] = float(np.mean(returns))
@@ -201,7 +184,7 @@ def _metrics(actor, step, episodes, returns, losses, qs, rate) -> dict[str, Any]
     return metrics
 
 
-def _checkpoint(cfg, learner, actor, replay, counters, returns) -> dict[str, Any]:
+def checkpoint_state(cfg, learner, actor, replay, counters, returns) -> dict[str, Any]:
     step, episodes, updates_due = counters
     state = {
         "format": CHECKPOINT_FORMAT,
@@ -219,7 +202,7 @@ def _checkpoint(cfg, learner, actor, replay, counters, returns) -> dict[str, Any
     return state
 
 
-def _restore(run: Run, cfg: DQNConfig, learner: Learner, actor: Actor, replay: ReplayBuffer):
+def restore_checkpoint(run: Run, cfg: DQNConfig, learner: Learner, actor: Actor, replay: ReplayBuffer):
     """Load the newest checkpoint into the agent; returns (step, episodes, updates due, recent returns)."""
     loaded = run.load_latest()
     if loaded is None:
