@@ -127,7 +127,7 @@ def heuristic_value(game: BoardGame, state: State) -> torch.Tensor:
     return torch.tanh(score / scale) * 0.99
 
 
-_LINE_LENGTH = {"tictactoe": 3, "connect4": 4, "gomoku": 5}
+_LINE_LENGTH = {"connect4": 4}
 
 
 @functools.cache
@@ -137,7 +137,7 @@ def _line_table_cached(height: int, width: int, k: int, device: str) -> torch.Te
 
 def _win_lines(game: BoardGame) -> torch.Tensor | None:
     """long [L, k] winning lines of a k-in-a-row game, None for other games."""
-    k = _LINE_LENGTH.get(game.name)
+    k = getattr(game, "connect", None) or _LINE_LENGTH.get(game.name)
     return None if k is None else _line_table_cached(game.height, game.width, k, str(game.device))
 
 

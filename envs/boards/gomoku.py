@@ -5,10 +5,9 @@ are "row,column"). Human notation follows Renju/Gomoku tradition: a column lette
 (the letter i included) and a row number counted from the BOTTOM, so "h8" is the centre
 of the 15x15 board and "a1" the bottom-left corner.
 
-Also home of two helpers every k-in-a-row game shares (Connect Four imports them): the
-table of lines through each cell, and the test "did the stone just played complete one".
-Checking only the lines through the new stone costs a few dozen gathered cells per game
-instead of the whole line table.
+A move checks only the lines through the new stone (`lines.completes_line`): a few dozen
+gathered cells per game instead of the whole line table. Tic-tac-toe is this class on a 3x3
+board with three in a row.
 """
 
 from __future__ import annotations

@@ -1,15 +1,15 @@
 """Win detection for k-in-a-row games by a precomputed table of lines (as in pgx).
 
 `line_table(h, w, k)` lists every straight segment of k cells (rows, columns and both
-diagonals) as flat cell indices; a player has won when every cell of some line holds
-their stone, which is a gather and an `all` over the whole batch at once.
+diagonals) as flat cell indices; `lines_through_cells` indexes them by cell, so that after a
+move `completes_line` checks only the lines through the new stone, for the whole batch at once.
 """
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["completes_line", "line_table", "lines_through_cells", "lines_won"]
+__all__ = ["completes_line", "line_table", "lines_through_cells"]
 
 
 def line_table(height: int, width: int, k: int) -> torch.Tensor:
@@ -22,12 +22,6 @@ def line_table(height: int, width: int, k: int) -> torch.Tensor:
                 if all(0 <= rr < height and 0 <= cc < width for rr, cc in cells):
                     lines.append([rr * width + cc for rr, cc in cells])
     return torch.tensor(lines, dtype=torch.long)
-
-
-def lines_won(flat_board: torch.Tensor, lines: torch.Tensor, stone: torch.Tensor) -> torch.Tensor:
-    """bool [B]: some line is full of `stone` (int8 [B]) on flat_board int8 [B, H*W]."""
-    cells = flat_board[:, lines]  # [B, L, k]
-    return (cells == stone.view(-1, 1, 1)).all(dim=2).any(dim=1)
 
 
 def lines_through_cells(height: int, width: int, k: int) -> torch.Tensor:
