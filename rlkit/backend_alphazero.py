@@ -24,11 +24,9 @@ import torch
 
 from agents.alphazero import AlphaZeroConfig, CheckpointEvaluator, Learner, ReplayWindow, SelfPlayWorker
 from agents.alphazero.config import check_config
-from agents.alphazero.evaluate import plot_elo_table
-from agents.alphazero.train import COUNTERS, SHOW, checkpoint_state, restore_checkpoint
+from agents.alphazero.train import COUNTERS, SHOW, checkpoint_state, draw_plots, end_iteration, restore_checkpoint
 from rlkit.backend import ParameterStore, RayOptions, WorkerGroup, set_worker_threads
 from rlkit.metrics import MetricsLogger
-from rlkit.plots import plot_metrics
 from rlkit.runs import Run
 
 __all__ = ["SelfPlayActor", "train_alphazero", "worker_seed"]
@@ -155,23 +153,13 @@ def train_alphazero(config: AlphaZeroConfig, run: Run, resume: bool, options: Ra
                         "replay/positions": len(replay),
                         **{f"counters/{k}": v for k, v in counters.items()},
                     }
-                    last = counters["iteration"] == config.iterations
-                    if evaluator is not None and (counters["iteration"] % config.eval_every_iterations == 0 or last):
-                        metrics.update(evaluator.evaluate(learner.net, f"iter_{counters['iteration']}"))
-                    log.log(counters["iteration"], metrics)
-                    if counters["iteration"] % config.checkpoint_every_iterations == 0 or last:
-                        state = checkpoint_state(config, counters, learner, selfplay_state, replay, evaluator, sampler)
-                        run.save_checkpoint(counters["iteration"], state)
+                    end_iteration(
+                        config, run, log, counters, metrics, learner.net, evaluator,
+                        lambda: checkpoint_state(config, counters, learner, selfplay_state, replay, evaluator, sampler),
+                    )  # fmt: skip
                     if counters["iteration"] % config.weights_sync_iterations == 0:
                         _publish(store, selfplay_state, learner, counters["iteration"])
-    plot_metrics(
-        run.metrics_path,
-        ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
-        run.plots_dir / "training.png",
-        title=f"AlphaZero {config.game} (Ray, {options.num_workers} workers)",
-    )
-    if evaluator is not None and evaluator.elo.records:
-        plot_elo_table(evaluator.elo.ratings(), run.plots_dir / "elo.png")
+    draw_plots(config, run, evaluator, title=f"AlphaZero {config.game} (Ray, {options.num_workers} workers)")
     return {**log.latest, **window.totals()}
 
 

@@ -13,6 +13,7 @@ play `games_per_iteration` games, add them to the replay window, take
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -27,7 +28,15 @@ from .evaluate import CheckpointEvaluator, plot_elo_table
 from .learner import Learner
 from .selfplay import ReplayWindow, SelfPlayWorker
 
-__all__ = ["COUNTERS", "SHOW", "checkpoint_state", "restore_checkpoint", "train"]
+__all__ = [
+    "COUNTERS",
+    "SHOW",
+    "checkpoint_state",
+    "draw_plots",
+    "end_iteration",
+    "restore_checkpoint",
+    "train",
+]
 
 SHOW = ["rollout/games_per_s", "rollout/sims_per_s", "train/policy_loss", "train/value_loss", "eval/elo"]
 COUNTERS = ("iteration", "games", "positions", "simulations", "updates")
@@ -85,22 +94,45 @@ def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: boo
                 "replay/positions": len(replay),
                 **{f"counters/{k}": v for k, v in counters.items()},
             }
-            last = counters["iteration"] == config.iterations
-            if evaluator is not None and (counters["iteration"] % config.eval_every_iterations == 0 or last):
-                metrics.update(evaluator.evaluate(learner.net, f"iter_{counters['iteration']}"))
-            log.log(counters["iteration"], metrics)
-            if counters["iteration"] % config.checkpoint_every_iterations == 0 or last:
-                state = checkpoint_state(config, counters, learner, worker, replay, evaluator, sampler)
-                run.save_checkpoint(counters["iteration"], state)
+            end_iteration(
+                config, run, log, counters, metrics, learner.net, evaluator,
+                lambda: checkpoint_state(config, counters, learner, worker, replay, evaluator, sampler),
+            )  # fmt: skip
+    draw_plots(config, run, evaluator, title=f"AlphaZero {config.game}")
+    return log.latest
+
+
+def end_iteration(
+    config: AlphaZeroConfig,
+    run: Run,
+    log: MetricsLogger,
+    counters: dict[str, int],
+    metrics: dict,
+    net: torch.nn.Module,
+    evaluator: CheckpointEvaluator | None,
+    make_checkpoint: Callable[[], dict],
+) -> None:
+    """Close iteration `counters["iteration"]`: evaluate the network when due (and after the last
+    iteration), log `metrics`, and save `make_checkpoint()` when due."""
+    iteration = counters["iteration"]
+    last = iteration == config.iterations
+    if evaluator is not None and (iteration % config.eval_every_iterations == 0 or last):
+        metrics.update(evaluator.evaluate(net, f"iter_{iteration}"))
+    log.log(iteration, metrics)
+    if iteration % config.checkpoint_every_iterations == 0 or last:
+        run.save_checkpoint(iteration, make_checkpoint())
+
+
+def draw_plots(config: AlphaZeroConfig, run: Run, evaluator: CheckpointEvaluator | None, title: str) -> None:
+    """Training curves and, when checkpoints were evaluated, the Elo table, into the run's plots/."""
     plot_metrics(
         run.metrics_path,
         ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
         run.plots_dir / "training.png",
-        title=f"AlphaZero {config.game}",
+        title=title,
     )
     if evaluator is not None and evaluator.elo.records:
         plot_elo_table(evaluator.elo.ratings(), run.plots_dir / "elo.png")
-    return log.latest
 
 
 def checkpoint_state(config, counters, learner, worker, replay, evaluator, sampler) -> dict:
