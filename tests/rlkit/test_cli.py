@@ -1,0 +1,87 @@
+"""The `rlkit` command: help everywhere, one-line user errors with exit status 2, and small real runs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from rlkit.cli import build_parser, main
+
+SUBCOMMANDS = [
+    [],
+    ["train"],
+    ["train", "dqn"],
+    ["train", "alphazero"],
+    ["eval"],
+    ["eval", "dqn"],
+    ["eval", "alphazero"],
+    ["play"],
+    ["arena"],
+    ["demo"],
+]
+
+
+@pytest.mark.parametrize("words", SUBCOMMANDS, ids=lambda w: " ".join(w) or "rlkit")
+def test_every_subcommand_has_help(words, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([*words, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: rlkit" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "dqn", "--set", "lrr=1"], "unknown config key 'lrr' (did you mean 'lr'?)"),
+        (["train", "dqn", "--preset", "rainbowz"], "unknown DQN preset 'rainbowz'"),
+        (["train", "dqn", "--env", "CartPole-v9", "--steps", "10"], "CartPole-v1"),
+        (["train", "alphazero", "--game", "chess"], "chess"),
+        (["arena", "perfect", "random", "--game", "connect4"], "'perfect' only plays tictactoe"),
+        (["arena", "minimax", "random", "--game", "tictactoe"], "unknown player 'minimax'"),
+        (["eval", "dqn", "no/such/run"], "does not exist"),
+        (["train", "dqn", "--resume", "no/such/run"], "not a run directory"),
+    ],
+)
+def test_user_errors_print_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rlkit: error:") and "\n" not in err and "Traceback" not in err
+    assert message in err
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlkit.cli", "train", "dqn", "--set", "gamma=2"],
+        check=False, capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "gamma" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_list_presets_and_show_config(capsys):
+    assert main(["train", "dqn", "--list-presets"]) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("dqn", "double", "dueling", "prioritized", "c51", "noisy", "rainbow"))
+    assert main(["train", "alphazero", "--game", "connect4", "--show-config", "--set", "num_simulations=7"]) == 0
+    out = capsys.readouterr().out
+    assert "num_simulations" in out and " 7 " in out
+
+
+def test_train_resume_and_arena_through_the_cli(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = ["train", "alphazero", "--game", "tictactoe", "--name", "t", "--no-progress"]
+    small = ["--set", "games_per_iteration=8", "--set", "parallel_games=8", "--set", "num_simulations=4",
+             "--set", "updates_per_iteration=2", "--set", "eval_every_iterations=0"]  # fmt: skip
+    assert main([*base, "--steps", "1", *small]) == 0
+    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert first["counters/iteration"] == 1
+    assert main(["train", "alphazero", "--resume", "runs/t", "--steps", "2", "--no-progress"]) == 0
+    resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert resumed["counters/iteration"] == 2 and resumed["counters/games"] == 16
+    assert main(["arena", "runs/t", "random", "--game", "tictactoe", "--games", "2", "--sims", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["wins"] + result["draws"] + result["losses"] == 2
