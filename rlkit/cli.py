@@ -290,42 +290,51 @@ def _report(summary: dict[str, Any], run) -> None:
 
 
 # -------------------------------------------------------------------------- handlers
+def _train_agent(
+    args: argparse.Namespace,
+    agent: str,
+    config_cls: type,
+    budget_key: str,
+    new_config: Callable[[list[str]], Any],
+    run_prefix: str,
+) -> int:
+    """The shared body of `rlkit train AGENT`: config (new or resumed), --show-config, run, train."""
+    from rlkit.config import format_config, to_dict
+
+    if args.resume:
+        cfg = _resumed_config(args, config_cls, budget_key)
+    else:
+        cfg = new_config(_overrides(args, budget_key))
+    if args.show_config:
+        print(format_config(cfg))
+        return 0
+    run, resume = _open_or_create_run(args, to_dict(cfg), run_prefix)
+    _report(_train(args, agent, cfg, run, resume), run)
+    return 0
+
+
 def _train_dqn(args: argparse.Namespace) -> int:
     from agents import dqn
-    from rlkit.config import format_config, to_dict
 
     if args.list_presets:
         _print_presets(dqn.PRESETS, "preset", _first_doc_line)
         return 0
-    if args.resume:
-        cfg = _resumed_config(args, dqn.DQNConfig, "total_steps")
-    else:
-        cfg = dqn.make_config(args.preset, args.env, _overrides(args, "total_steps"))
-    if args.show_config:
-        print(format_config(cfg))
-        return 0
-    run, resume = _open_or_create_run(args, to_dict(cfg), f"dqn-{args.env.replace('/', '_')}-{args.preset}")
-    _report(_train(args, "dqn", cfg, run, resume), run)
-    return 0
+    prefix = f"dqn-{args.env.replace('/', '_')}-{args.preset}"
+    return _train_agent(
+        args, "dqn", dqn.DQNConfig, "total_steps", lambda o: dqn.make_config(args.preset, args.env, o), prefix
+    )
 
 
 def _train_alphazero(args: argparse.Namespace) -> int:
     from agents import alphazero
-    from rlkit.config import format_config, to_dict
 
     if args.list_presets:
         _print_presets(alphazero.PRESETS, "game", _alphazero_preset_line)
         return 0
-    if args.resume:
-        cfg = _resumed_config(args, alphazero.AlphaZeroConfig, "iterations")
-    else:
-        cfg = alphazero.make_config(args.game, _overrides(args, "iterations"))
-    if args.show_config:
-        print(format_config(cfg))
-        return 0
-    run, resume = _open_or_create_run(args, to_dict(cfg), f"alphazero-{args.game}")
-    _report(_train(args, "alphazero", cfg, run, resume), run)
-    return 0
+    return _train_agent(
+        args, "alphazero", alphazero.AlphaZeroConfig, "iterations", lambda o: alphazero.make_config(args.game, o),
+        f"alphazero-{args.game}",
+    )  # fmt: skip
 
 
 def _eval_dqn(args: argparse.Namespace) -> int:
