@@ -20,6 +20,7 @@ from agents.dqn.actor import Actor, make_env, resolve_device
 from agents.dqn.atari_scores import human_normalized
 from agents.dqn.config import DQNConfig, check_checkpoint, is_atari
 from agents.dqn.networks import build_network_for_env
+from envs.video import record_episodes
 from rlkit.errors import RlkitError
 from rlkit.runs import Run, load_checkpoint
 
@@ -117,28 +118,19 @@ def evaluate(
 def record_video(cfg: DQNConfig, network: torch.nn.Module, video_dir: Path, seed: int) -> Path:
     """Record one evaluation game (the emulator's RGB screen) as ``video_dir/<game>-seed<seed>.mp4``."""
     try:
-        import imageio.v2 as imageio
-    except ImportError:
-        raise RlkitError("recording videos needs imageio: pip install 'rlkit[video]'") from None
-    try:
         env = make_env(cfg, 1, seed, vectorization="sync", render_mode="rgb_array")
-        env.reset(seed=seed)
-        env.render()
     except gym.error.DependencyNotInstalled as error:
         raise RlkitError(f"cannot render {cfg.env_id} for a video: {error}") from None
     actor = Actor(network, env.single_action_space.n, 1, next(network.parameters()).device, seed=seed)
     actor.set_exploration_noise(False)
-    frames, obs = [], env.reset(seed=seed)[0]
+    path = video_dir / f"{cfg.env_id.split('/')[-1]}-seed{seed}.mp4"
     try:
-        while True:
-            obs, _, _, _, infos = env.step(actor.act_with_epsilon(obs, cfg.eval_epsilon))
-            frames.append(env.render()[0])
-            if infos["episode_done"][0]:
-                break
+        env.reset(seed=seed)
+        record_episodes(
+            env, lambda obs: actor.act_with_epsilon(obs, cfg.eval_epsilon), path,
+            fps=30 if is_atari(cfg.env_id) else 50,
+        )  # fmt: skip
     finally:
         actor.set_exploration_noise(True)
         env.close()
-    video_dir.mkdir(parents=True, exist_ok=True)
-    path = video_dir / f"{cfg.env_id.split('/')[-1]}-seed{seed}.mp4"
-    imageio.mimwrite(path, frames, fps=30 if is_atari(cfg.env_id) else 50, macro_block_size=1)
     return path
