@@ -7,7 +7,27 @@ from pathlib import Path
 
 from rlkit.metrics import read_metrics
 
-__all__ = ["plot_metrics"]
+__all__ = ["plot_metrics", "pyplot", "save_figure"]
+
+
+def pyplot():
+    """matplotlib.pyplot on the headless Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, out_png: str | Path) -> Path:
+    """Lay out, write `fig` to `out_png` (folders made as needed) and free it; returns the path."""
+    fig.tight_layout()
+    out_png = Path(out_png)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out_png, dpi=110)
+    pyplot().close(fig)
+    return out_png
 
 
 def _smooth(values: list[float], window: int) -> list[float]:
@@ -29,11 +49,7 @@ def plot_metrics(
     smooth: int = 1,
 ) -> Path | None:
     """One panel per metric key against `x`; returns the PNG path, or None when no key has data."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     records = read_metrics(metrics_path)
     series = {}
     for key in keys:
@@ -53,9 +69,4 @@ def plot_metrics(
     axes[-1, 0].set_xlabel(x)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    return save_figure(fig, out_png)

@@ -34,6 +34,7 @@ from nets.gan import GAN
 from nets.rbm import RBM
 from nets.recurrent import RecurrentNet
 from nets.vae import VAE
+from rlkit.plots import pyplot
 from rlkit.runs import Run
 
 SPLIT_SEED = 0  # the train/test split never changes, so figures from different seeds are comparable
@@ -265,11 +266,7 @@ MODELS: dict[str, Callable[[Digits, int, int | None], Outcome]] = {
 
 def save_grid(outcome: Outcome, path: Path, title: str) -> None:
     """Draw ``outcome.images`` [N, 64] as a grid of 8x8 grey images (with captions) into a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # headless: the script only writes PNG files
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = math.ceil(len(outcome.images) / outcome.columns)
     height = 1.1 * rows + 0.6  # inches: a row of images with captions, plus the title
     figure, axes = plt.subplots(rows, outcome.columns, figsize=(outcome.columns, height), squeeze=False)

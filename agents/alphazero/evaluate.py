@@ -11,6 +11,7 @@ import torch
 
 import envs.boards
 from envs.boards import BoardGame, State
+from rlkit.plots import pyplot, save_figure
 
 from .agent import load_agent, make_game
 from .arena import EloTable, MatchResult, make_openings, play_match
@@ -161,13 +162,8 @@ def evaluate_checkpoint(
 def plot_elo_table(ratings: dict[str, float], out_png: str | Path) -> Path:
     """Draw the Elo of every checkpoint ("iter_<n>") against its iteration, reference players as
     horizontal lines; returns the PNG path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     checkpoints = sorted((int(name.split("_")[1]), r) for name, r in ratings.items() if name.startswith("iter_"))
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = pyplot().subplots(figsize=(7, 4))
     if checkpoints:
         ax.plot(*zip(*checkpoints), marker="o", label="checkpoints")
     for name, rating in ratings.items():
@@ -177,9 +173,4 @@ def plot_elo_table(ratings: dict[str, float], out_png: str | Path) -> Path:
     ax.set_xlabel("iteration")
     ax.set_ylabel("Elo (random = 0)")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
-    return out_png
+    return save_figure(fig, out_png)
