@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rlkit.errors import RlkitError
-from rlkit.priorities import ProportionalPriorities
+from rlkit.replay.priorities import ProportionalPriorities
 
 
 def test_importance_weights_by_hand_and_invalid_slots_never_drawn():

@@ -5,7 +5,7 @@ import pytest
 from scipy.stats import chisquare
 
 from rlkit.errors import RlkitError
-from rlkit.sumtree import SumTree
+from rlkit.replay.sumtree import SumTree
 
 
 def brute_force_find(leaves: np.ndarray, prefix: np.ndarray) -> np.ndarray:

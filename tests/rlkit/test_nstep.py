@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rlkit.replay_batch import n_step_targets, sequence_mask
+from rlkit.replay.nstep import n_step_targets, sequence_mask
 
 T, F = True, False
 

@@ -1,7 +1,7 @@
 """Proportional prioritisation (Schaul et al. 2016) over the slots of a replay buffer.
 
 :class:`ProportionalPriorities` keeps each slot's stored priority ``(|p| + eps) ** alpha``,
-a :class:`~rlkit.sumtree.SumTree` whose leaf is that priority while the slot holds a
+a :class:`~rlkit.replay.sumtree.SumTree` whose leaf is that priority while the slot holds a
 sampleable transition and 0 otherwise, and the importance-sampling weights of a sample.
 The buffer owns the validity mask and tells this class which slots changed; leaf changes
 wait in a queue and reach the tree in one batched update before the next sample, so adds
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlkit.errors import RlkitError
-from rlkit.sumtree import SumTree
+from rlkit.replay.sumtree import SumTree
 
 __all__ = ["ProportionalPriorities"]
 

@@ -25,10 +25,10 @@ transitions whose stacks hold the overwritten frame (the written slot and the k 
 it); the transitions before it, whose windows could reach that frame, were retired
 earlier, when their own slots were overwritten. So no sampled stack crosses the write
 head. With prioritised replay a sum tree holds ``priority ** alpha`` for valid
-transitions and 0 for the rest (:mod:`rlkit.priorities`); uniform replay
+transitions and 0 for the rest (:mod:`rlkit.replay.priorities`); uniform replay
 rejection-samples slots against a validity mask.
 
-n-step targets (:func:`rlkit.replay_batch.n_step_targets`): a window stops at its
+n-step targets (:func:`rlkit.replay.nstep.n_step_targets`): a window stops at its
 episode's last step; a termination gives discount 0, a time-limit truncation bootstraps
 from the true final observation.
 """
@@ -42,10 +42,11 @@ import numpy as np
 import torch
 
 from rlkit.errors import RlkitError
-from rlkit.priorities import ProportionalPriorities
-from rlkit.replay_batch import Batch, SequenceBatch, n_step_targets, sequence_mask
+from rlkit.replay.batch import Batch, SequenceBatch
+from rlkit.replay.nstep import n_step_targets, sequence_mask
+from rlkit.replay.priorities import ProportionalPriorities
 
-__all__ = ["Batch", "ReplayBuffer", "SequenceBatch"]
+__all__ = ["ReplayBuffer"]
 
 _OBS_DTYPES = {torch.uint8: np.uint8, torch.float32: np.float32}
 # Cap on one round of candidate draws in uniform rejection sampling, to bound memory when few slots are valid.
