@@ -1,7 +1,10 @@
 """Ray scale-out: the agents' plain worker classes run as Ray actors, the learner stays in the driver.
 
-    from rlkit.backend import RayOptions, train_with_ray
-    summary = train_with_ray("alphazero", cfg, run, options=RayOptions(num_workers=4, gpus_per_worker=0.25))
+    DQN("ALE/Pong-v5", preset="rainbow").learn(10_000_000, backend="ray", num_workers=8)
+
+This is the only module that imports Ray. It knows no agent: an agent's loop (written once,
+see ``rlkit.workers``) asks ``rlkit.workers.make_group("ray", ...)`` for a ``WorkerGroup`` of its
+worker class instead of the in-process ``LocalWorkerGroup``.
 
 Topology. N workers (AlphaZero self-play or DQN acting, one Ray actor each, ``num_cpus`` /
 ``num_gpus`` from the options) and one learner in the driver process. The learner lives in the
@@ -18,7 +21,7 @@ Generic pieces (tested on a dummy worker class, used by both agents):
   and restarts dead workers: Ray re-runs the constructor (``max_restarts``), the failed request
   is reported to the driver, and the next request is preceded by the current weights. Methods run
   with ``max_task_retries=0``: a request that killed its actor is not retried into a second crash.
-- ``UpdateSchedule``: the learner-updates-per-sample ratio both backends use.
+- ``connect``: join the cluster at ``--address`` / ``$RAY_ADDRESS`` or start an embedded Ray.
 
 Workers are named actors ``rlkit-<run name>-<i>`` (``ray.get_actor`` finds them for the dashboard
 or a fault drill); a second driver on the same run name fails instead of sharing the run.
@@ -31,17 +34,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any, Self
 
 from rlkit.errors import RlkitError
+from rlkit.workers import Done
 
-__all__ = [
-    "Done", "ParameterStore", "RayOptions", "UpdateSchedule", "WorkerGroup", "connect", "set_worker_threads",
-    "train_with_ray",
-]  # fmt: skip
-
-AGENTS = ("dqn", "alphazero")
+__all__ = ["ParameterStore", "RayOptions", "WorkerGroup", "connect", "set_worker_threads"]
 # Weight probes a restarting worker may miss (each lands on the dying incarnation) before it counts as dead again.
 _PROBE_ATTEMPTS = 5
 _CLOSE_TIMEOUT_S = 10.0
@@ -126,20 +124,11 @@ class ParameterStore:
         self.ref = None
         self.version = -1
 
-    def publish(self, weights: dict[str, Any], version: int) -> None:
-        """Put ``weights`` (a CPU state dict) into the object store once; the previous version is released."""
-        self.ref = self._ray.put(weights)
+    def publish(self, weights: dict[str, Any] | Callable[[], dict[str, Any]], version: int) -> None:
+        """Put ``weights`` (a CPU state dict, or a function returning one) into the object store once;
+        the previous version is released."""
+        self.ref = self._ray.put(weights() if callable(weights) else weights)
         self.version = version
-
-
-@dataclass
-class Done:
-    """A finished request: ``value`` is the method's return, or None when ``error`` says why it failed."""
-
-    worker: int
-    request: tuple
-    value: Any = None
-    error: str | None = None
 
 
 class WorkerGroup:
@@ -333,6 +322,10 @@ class WorkerGroup:
                 f"{self.options.max_restarts} times; last error: {self.last_error}"
             )
 
+    def states(self) -> None:
+        """Remote workers' exploration streams are not checkpointed: restarted workers draw fresh ones."""
+        return
+
     def metrics(self) -> dict[str, int]:
         """``backend/`` metrics: live workers and restarts so far."""
         return {"backend/workers": self.num_alive, "backend/restarts": self.restarts}
@@ -358,29 +351,6 @@ class WorkerGroup:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-class UpdateSchedule:
-    """Learner updates owed for samples seen: ``updates_per_sample`` each, in exact fractions.
-
-    The local DQN loop's rule (``num_envs / train_every_steps`` updates per vector step after the
-    warm-up) and AlphaZero's (``updates_per_iteration / games_per_iteration`` per game) are both
-    this ratio, so for a fixed sample budget both backends make the same number of updates.
-    Fractions, not floats, so no rounding drift decides when an update falls due.
-    """
-
-    def __init__(self, updates: int, per_samples: int, owed: float = 0.0) -> None:
-        if updates < 0 or per_samples < 1:
-            raise RlkitError(f"update ratio {updates}/{per_samples} is invalid; need updates >= 0, samples >= 1")
-        self.updates_per_sample = Fraction(updates, per_samples)
-        self.owed = Fraction(owed).limit_denominator(per_samples)
-
-    def add(self, samples: int) -> int:
-        """Record ``samples`` new samples; return the whole updates now due (the remainder carries over)."""
-        self.owed += samples * self.updates_per_sample
-        due = int(self.owed)
-        self.owed -= due
-        return due
 
 
 def _with_incarnation(worker_cls: type) -> type:
@@ -414,20 +384,3 @@ def set_worker_threads(cpus: float) -> None:
     import torch
 
     torch.set_num_threads(max(1, int(cpus)))
-
-
-def train_with_ray(agent: str, cfg: Any, run, resume: bool = False, options: RayOptions | None = None) -> dict:
-    """Train ``agent`` ("dqn" or "alphazero") with its workers as Ray actors; same config, run layout
-    and checkpoints as the local loop. Returns the run's summary.
-
-    :raises RlkitError: unknown agent, invalid options, unreachable cluster, all workers lost.
-    """
-    options = options or RayOptions()
-    options.check()
-    if agent == "dqn":
-        from rlkit.backend_dqn import train_dqn as train
-    elif agent == "alphazero":
-        from rlkit.backend_alphazero import train_alphazero as train
-    else:
-        raise RlkitError(f"unknown agent {agent!r} for the Ray backend; choose from: {', '.join(AGENTS)}")
-    return train(cfg, run, resume, options, connect(options))

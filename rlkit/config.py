@@ -24,7 +24,7 @@ from typing import Any
 
 from rlkit.errors import RlkitError
 
-__all__ = ["apply_overrides", "describe", "flatten", "format_config", "from_dict", "param", "to_dict", "validate"]
+__all__ = ["apply_overrides", "describe", "flatten", "format_config", "from_dict", "param", "replace_values", "to_dict", "validate"]
 
 
 def param(default: Any, help: str, choices: Sequence[Any] | None = None) -> Any:
@@ -147,6 +147,14 @@ def apply_overrides(cfg: Any, overrides: Iterable[str]) -> Any:
             raise RlkitError(f"override {item!r} must look like key=value (e.g. optim.lr=3e-4)")
         key, raw = item.split("=", 1)
         cfg = _set(cfg, key.strip().split("."), raw.strip(), key.strip())
+    validate(cfg)
+    return cfg
+
+
+def replace_values(cfg: Any, values: dict[str, Any]) -> Any:
+    """Return a copy of `cfg` with `{"dotted.key": value}` applied (Python values or strings) and validated."""
+    for key, value in values.items():
+        cfg = _set(cfg, key.split("."), value, key)
     validate(cfg)
     return cfg
 

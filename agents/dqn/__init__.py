@@ -1,20 +1,17 @@
 """DQN with every Rainbow extension: double Q, dueling, prioritised replay, n-step, C51, noisy nets.
 
-Python API (the ``rlkit train/eval dqn`` commands wrap it)::
+    from agents.dqn import DQN
+    model = DQN("CartPole-v1", preset="rainbow", seed=0).learn(50_000)
+    model.save("rainbow.pt")
+    DQN.load("rainbow.pt").predict(obs)        # or .evaluate(episodes=20)
 
-    from agents import dqn
-    from rlkit.config import to_dict
-    from rlkit.runs import Run
-
-    cfg = dqn.make_config("rainbow", "CartPole-v1", ["total_steps=50000"])
-    run = Run.create("runs", "rainbow-cartpole", to_dict(cfg))
-    summary = dqn.train(cfg, run)                 # resume=True continues the newest checkpoint
-    print(dqn.evaluate(run.path, episodes=20))    # mean/median/std, human-normalised on Atari
+Lower level: ``make_config`` (presets + overrides), ``train(cfg, run, resume=...)`` (the loop
+``DQN.learn`` runs, ``agents.dqn.train``), ``evaluate(path)``.
 """
 
+from agents.dqn.agent import DQN, evaluate
 from agents.dqn.config import PRESETS, DQNConfig, make_config
-from agents.dqn.evaluate import evaluate, load_agent
 from agents.dqn.pretrain import pretrain
 from agents.dqn.train import train
 
-__all__ = ["PRESETS", "DQNConfig", "evaluate", "load_agent", "make_config", "pretrain", "train"]
+__all__ = ["DQN", "PRESETS", "DQNConfig", "evaluate", "make_config", "pretrain", "train"]

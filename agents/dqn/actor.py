@@ -1,6 +1,6 @@
 """Vectorised acting: one batched network call per step for all N envs, epsilon-greedy or noisy.
 
-Also the two choices the acting side makes once per run: the env a config describes and the device.
+Also the env a config describes (``make_env``) and the linear schedule of epsilon.
 Exploration randomness comes from the actor's own ``numpy`` generator (seeded, checkpointed), so
 a resumed run draws the same actions as an uninterrupted one.
 """
@@ -16,16 +16,8 @@ from torch import nn
 import envs
 import nets
 from agents.dqn.config import DQNConfig, is_atari
-from rlkit.errors import RlkitError
 
-__all__ = ["Actor", "linear_schedule", "make_env", "resolve_device"]
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` picks CUDA when present. :raises RlkitError: cuda asked for but absent."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RlkitError("device=cuda but no CUDA device is available; use device=cpu or auto")
-    return torch.device("cuda" if name != "cpu" and torch.cuda.is_available() else "cpu")
+__all__ = ["Actor", "linear_schedule", "make_env"]
 
 
 def make_env(cfg: DQNConfig, num_envs: int, seed: int, vectorization: str | None = None, **gym_kwargs: Any):

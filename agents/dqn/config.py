@@ -16,7 +16,6 @@ from rlkit.config import apply_overrides, from_dict, param, validate
 from rlkit.errors import RlkitError
 
 __all__ = [
-    "CHECKPOINT_FORMAT",
     "PRESETS",
     "TORSOS",
     "DQNConfig",
@@ -26,7 +25,6 @@ __all__ = [
     "make_config",
 ]
 
-CHECKPOINT_FORMAT = "rlkit.dqn"
 
 TORSOS = ("auto", "nature_cnn", "mlp", "lstm")
 
@@ -358,9 +356,10 @@ def check_compatible(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: in
 
 
 def check_checkpoint(state: dict[str, Any], cfg: DQNConfig | None, path) -> DQNConfig:
-    """The checkpoint's config; :raises RlkitError: not a DQN checkpoint, or another architecture than ``cfg``."""
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise RlkitError(f"{str(path)!r} is not a DQN checkpoint")
+    """The config of a DQN checkpoint (``rlkit.checkpoints.read_checkpoint`` checked what it is).
+
+    :raises RlkitError: another architecture than ``cfg``.
+    """
     saved = from_dict(DQNConfig, state["config"])
     if cfg is not None:
         arch = ("env_id", "torso", "mlp_hidden", "lstm_hidden", "head_hidden", "dueling", "noisy", "num_atoms")

@@ -16,40 +16,15 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agents.dqn.actor import Actor, make_env, resolve_device
+from agents.dqn.actor import Actor, make_env
 from agents.dqn.atari_scores import human_normalized
-from agents.dqn.config import DQNConfig, check_checkpoint, is_atari
-from agents.dqn.networks import build_network_for_env
+from agents.dqn.config import DQNConfig, is_atari
 from envs.video import record_episodes
 from rlkit.errors import RlkitError
-from rlkit.runs import Run, load_checkpoint
 
-__all__ = ["evaluate", "evaluate_network", "load_agent"]
+__all__ = ["evaluate_network", "record_video", "score_summary"]
 
 MAX_EVAL_ENVS = 8
-
-
-def load_agent(checkpoint_or_run_dir: str | Path, device: str = "auto") -> tuple[DQNConfig, torch.nn.Module]:
-    """(config, online Q-network) from a checkpoint file or the newest checkpoint of a run directory.
-
-    :raises RlkitError: no such file, no checkpoint in the run, or not a DQN checkpoint.
-    """
-    path = Path(checkpoint_or_run_dir)
-    if path.is_dir():
-        latest = Run.open(path).latest_checkpoint()
-        if latest is None:
-            raise RlkitError(f"run {str(path)!r} has no checkpoint to evaluate")
-        path = latest
-    state = load_checkpoint(path)
-    cfg = check_checkpoint(state, None, path)
-    env = make_env(cfg, 1, cfg.seed)
-    network, _, _ = build_network_for_env(cfg, env)
-    env.close()
-    try:
-        network.load_state_dict(state["learner"]["online"])
-    except RuntimeError as error:
-        raise RlkitError(f"weights in {str(path)!r} do not fit the network its config describes: {error}") from None
-    return cfg, network.to(resolve_device(device))
 
 
 @torch.no_grad()
@@ -81,24 +56,10 @@ def evaluate_network(
     return scores
 
 
-def evaluate(
-    checkpoint_or_run_dir: str | Path,
-    episodes: int = 30,
-    video_dir: str | Path | None = None,
-    seed: int = 0,
-    device: str = "auto",
-) -> dict[str, Any]:
-    """Play ``episodes`` games with the agent of a checkpoint (or a run's newest) and summarise the scores.
-
-    :param video_dir: if given, one more game is recorded there as an MP4.
-    :returns: ``episodes``, ``mean``, ``median``, ``std``, ``min``, ``max`` of the game scores,
-        ``human_normalized`` (mean score; Atari games with reference scores, else None), ``env_id``.
-    :raises RlkitError: bad path or checkpoint, ``episodes < 1``.
-    """
-    if episodes < 1:
-        raise RlkitError(f"episodes must be >= 1, got {episodes}")
-    cfg, network = load_agent(checkpoint_or_run_dir, device)
-    scores = np.array(evaluate_network(cfg, network, episodes, seed))
+def score_summary(cfg: DQNConfig, scores: list[float]) -> dict[str, Any]:
+    """``env_id``, ``episodes``, ``mean``, ``median``, ``std``, ``min``, ``max`` of game scores, and the
+    human-normalised mean on Atari games with reference scores (absent elsewhere)."""
+    scores = np.asarray(scores, dtype=np.float64)
     summary = {
         "env_id": cfg.env_id,
         "episodes": len(scores),
@@ -107,10 +68,9 @@ def evaluate(
         "std": float(scores.std()),
         "min": float(scores.min()),
         "max": float(scores.max()),
-        "human_normalized": human_normalized(cfg.env_id, float(scores.mean())) if is_atari(cfg.env_id) else None,
     }
-    if video_dir is not None:
-        summary["video"] = str(record_video(cfg, network, Path(video_dir), seed))
+    if is_atari(cfg.env_id):
+        summary["human_normalized"] = human_normalized(cfg.env_id, summary["mean"])
     return summary
 
 

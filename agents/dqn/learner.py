@@ -30,7 +30,7 @@ from agents.dqn.losses import (
     td_loss,
 )
 
-__all__ = ["Learner", "make_optimizer"]
+__all__ = ["Learner", "make_loss", "make_optimizer"]
 
 LossFn = Callable[[nn.Module, nn.Module, Any], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
 
@@ -128,6 +128,15 @@ def _merge_batch_and_time(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(-1, *x.shape[2:])
 
 
+def make_loss(cfg: DQNConfig) -> LossFn:
+    """The loss the config's variant learns with (also the Ray workers' initial PER priorities)."""
+    if cfg.torso == "lstm":
+        return recurrent_q_loss(cfg.double, cfg.loss, cfg.burn_in_steps)
+    if cfg.num_atoms > 1:
+        return categorical_q_loss(cfg.double)
+    return expected_q_loss(cfg.double, cfg.loss)
+
+
 class Learner:
     """Owns the online and target networks and the optimiser; ``update(batch)`` is one gradient step.
 
@@ -143,12 +152,7 @@ class Learner:
         self.num_updates = 0
         # Target copies are specified in agent steps; the learner counts updates.
         self.target_period_updates = max(1, cfg.target_update_steps // cfg.train_every_steps)
-        if cfg.torso == "lstm":
-            self.loss_fn = recurrent_q_loss(cfg.double, cfg.loss, cfg.burn_in_steps)
-        elif cfg.num_atoms > 1:
-            self.loss_fn = categorical_q_loss(cfg.double)
-        else:
-            self.loss_fn = expected_q_loss(cfg.double, cfg.loss)
+        self.loss_fn = make_loss(cfg)
 
     def update(self, batch) -> dict[str, torch.Tensor]:
         """One step on ``batch`` (fields on ``self.device``); returns detached ``loss``, ``q``, ``priority [B]``."""

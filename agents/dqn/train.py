@@ -1,52 +1,58 @@
-"""The DQN training loop: act in N envs, store transitions, learn, log, checkpoint.
+"""The DQN learner side, written once: replay, learn gate, replay ratio, updates, priorities,
+target upkeep, log / eval / checkpoint cadence and the end-of-run summary.
 
-Step counting: ``step`` counts agent steps, N per vector-env step. A checkpoint holds the
-networks, optimiser, counters, the actor's and the global RNG streams and (optionally) the
-replay buffer. Emulator state cannot be saved through Gymnasium, so a resumed run starts fresh
-episodes, seeded from ``seed + step`` (SB3 and CleanRL do not restore it either).
+It is fed by acting workers (``agents.dqn.worker.ActingWorker``) through a worker group: in this
+process (``backend="local"``: one worker acting with the learner's own network, one vector step
+per request) or on Ray (``backend="ray"``: N workers with published copies, ``rollout_steps``
+vector steps per request). Each row (one vector step of one worker) goes through ``_add_row``,
+so both backends make the same number of updates for a step budget and write the same checkpoints.
+
+Step counting: ``step`` counts agent steps, N per vector step. A checkpoint holds the networks,
+optimiser, counters, the global RNG, the in-process workers' exploration streams and
+(``save_replay``) the replay. Emulator state cannot be saved through Gymnasium, so a resumed run
+starts fresh episodes, seeded from ``seed + step`` (SB3 and CleanRL do not restore it either).
 """
 
 from __future__ import annotations
 
+import math
 import time
+import warnings
 from collections import deque
 from typing import Any
 
 import numpy as np
 import torch
 
-from agents.dqn.actor import Actor, linear_schedule, make_env, resolve_device
-from agents.dqn.config import CHECKPOINT_FORMAT, DQNConfig, check_checkpoint, check_config
+from agents.dqn.actor import linear_schedule, make_env
+from agents.dqn.config import DQNConfig, check_checkpoint, check_config
 from agents.dqn.evaluate import evaluate_network
 from agents.dqn.learner import Learner
 from agents.dqn.networks import build_network_for_env
+from agents.dqn.worker import FIELDS, ActingWorker, worker_epsilon, worker_seed
+from rlkit.callbacks import Callback, wants_to_stop
+from rlkit.checkpoints import get_rng_state, read_checkpoint, set_rng_state, stamp
 from rlkit.config import to_dict
-from rlkit.errors import RlkitError
+from rlkit.devices import resolve_device
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
 from rlkit.replay import ReplayBuffer
-from rlkit.runs import Run, get_rng_state, seed_everything, set_rng_state
+from rlkit.runs import Run, seed_everything
+from rlkit.workers import LocalParameterStore, LocalWorkerGroup, UpdateSchedule, make_group, make_store
 
-__all__ = [
-    "SHOW",
-    "checkpoint_state",
-    "finished_game_returns",
-    "make_replay",
-    "restore_checkpoint",
-    "rollout_metrics",
-    "sample_batch",
-    "train",
-]
+__all__ = ["SHOW", "Trainer", "make_replay", "train"]
 
 SHOW = ["rollout/return", "rollout/episodes", "rollout/epsilon", "train/loss", "train/steps_per_s"]
+CURVES = ["rollout/return", "eval/return_mean", "train/loss", "train/q"]
 
 
-def make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype) -> ReplayBuffer:
+def make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype, num_rings: int) -> ReplayBuffer:
+    """The replay of ``cfg`` with ``num_rings`` rings (one per env of every worker)."""
     pixels = len(obs_shape) == 3
     return ReplayBuffer(
         cfg.buffer_size,
         obs_shape,
-        num_envs=cfg.num_envs,
+        num_envs=num_rings,
         frame_stack=obs_shape[0] if pixels else 1,
         obs_dtype=torch.uint8 if obs_dtype == np.uint8 else torch.float32,
         n_step=cfg.n_step,
@@ -58,160 +64,301 @@ def make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype)
     )
 
 
-def train(cfg: DQNConfig, run: Run, resume: bool = False) -> dict[str, Any]:
-    """Train the agent ``cfg`` describes, writing metrics, checkpoints and plots into ``run``.
+class Trainer:
+    """The learner side of one DQN run: learner, replay, counters, metrics and checkpoints.
+
+    :param num_workers: acting workers that will feed it (the replay keeps a ring per env of each).
+    """
+
+    def __init__(self, cfg: DQNConfig, num_workers: int = 1) -> None:
+        check_config(cfg)
+        self.cfg, self.num_workers = cfg, num_workers
+        self.device = resolve_device(cfg.device)
+        if cfg.torch_threads:
+            torch.set_num_threads(cfg.torch_threads)
+        seed_everything(cfg.seed)
+        probe = make_env(cfg, 1, cfg.seed, vectorization="sync")
+        try:
+            network, obs_shape, self.num_actions = build_network_for_env(cfg, probe)
+            obs_dtype = probe.single_observation_space.dtype
+        finally:
+            probe.close()
+        self.obs_shape = obs_shape
+        self.learner = Learner(cfg, network.to(self.device), self.device)
+        self.replay = make_replay(cfg, obs_shape, obs_dtype, num_workers * cfg.num_envs)
+        self.schedule = UpdateSchedule(1, cfg.train_every_steps)
+        self.step, self.episodes, self.returns = 0, 0, deque(maxlen=100)
+        self.learn_from = cfg.learning_starts_steps
+        self.worker_states: list[dict] | None = None
+        self._row_buffers: dict[str, np.ndarray] = {}
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        """The whole run as a checkpoint (``rlkit.checkpoints`` format)."""
+        state = {
+            "config": to_dict(self.cfg),
+            "step": self.step,
+            "episodes": self.episodes,
+            "updates_due": float(self.schedule.owed),
+            "learn_from": self.learn_from,
+            "returns": list(self.returns),
+            "learner": self.learner.state_dict(),
+            "workers": self.worker_states,
+            "rng": get_rng_state(),
+        }
+        if self.cfg.save_replay:
+            state["replay"] = self.replay.state_dict()
+        return stamp("dqn", state)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint of the same architecture (local or Ray: the formats are the same)."""
+        self.learner.load_state_dict(state["learner"])
+        self.step, self.episodes = int(state["step"]), int(state["episodes"])
+        self.schedule = UpdateSchedule(1, self.cfg.train_every_steps, owed=float(state["updates_due"]))
+        self.returns.extend(state["returns"])
+        self.worker_states = state.get("workers")
+        replay = state.get("replay")
+        if replay is not None and replay["config"]["num_envs"] != self.replay.num_envs:
+            warnings.warn("the saved replay has another ring count (worker count changed): refilling it", stacklevel=2)
+            replay = None
+        if replay is not None:
+            self.replay.load_state_dict(replay)
+            self.learn_from = int(state.get("learn_from", self.cfg.learning_starts_steps))
+        else:
+            # A checkpoint without its replay resumes with an empty memory: refill it before learning again.
+            self.learn_from = self.step + self.cfg.learning_starts_steps
+        set_rng_state(state["rng"])
+
+    def weights(self) -> dict[str, torch.Tensor]:
+        """A CPU copy of the online network's state dict, for remote workers."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.learner.online.state_dict().items()}
+
+    # ------------------------------------------------------------------ the loop
+    def run(
+        self,
+        run: Run,
+        total_steps: int,
+        backend: str = "local",
+        options=None,
+        callback: Callback | None = None,
+        progress: bool = True,
+        workers=None,
+    ) -> dict[str, Any]:
+        """Train until ``total_steps`` agent steps (or until ``callback`` returns False), then checkpoint.
+
+        :param workers: a local worker group to reuse (continued learning keeps its episodes running).
+        :returns: summary with ``steps``, ``episodes``, ``mean_return`` (last 100 episodes), ``updates``,
+            ``wall_s``, ``steps_per_s`` and, on Ray, ``backend/steps_worker<i>``.
+        """
+        cfg, N = self.cfg, self.cfg.num_envs
+        ray = None
+        if backend == "ray":
+            from rlkit.backend import connect
+
+            ray = connect(options)
+        rollout_steps = options.rollout_steps if backend == "ray" else 1
+        if backend == "ray":
+            store = make_store("ray", ray)
+            store.publish(self.weights, self.learner.num_updates)
+            group = make_group("ray", ActingWorker, self._worker_args(options), options, store, f"rlkit-{run.path.name}", ray)
+        else:
+            group = workers or self.local_workers()
+            store = group.store
+        in_flight = 0
+        steps_per_worker = [0] * self.num_workers
+        lags: list[int] = []
+        window = _Window()
+
+        def next_request(worker: int) -> tuple[int, int] | None:
+            nonlocal in_flight
+            vector_steps = min(rollout_steps, math.ceil((total_steps - self.step - in_flight) / N))
+            if vector_steps <= 0:
+                return None
+            request = (vector_steps, self.step + in_flight)
+            in_flight += vector_steps * N
+            return request
+
+        suffix = " (ray)" if backend == "ray" else ""
+        show = [*SHOW, "backend/restarts"] if backend == "ray" else SHOW
+        log = MetricsLogger(
+            run.path, total=total_steps, unit="step", desc=f"dqn {cfg.env_id}{suffix}", show=show,
+            start=self.step, progress=progress,
+        )  # fmt: skip
+        t0, step0, last_log, stop = time.perf_counter(), self.step, self.step, False
+        try:
+            with log:
+                group.wait_ready()
+                t0 = time.perf_counter()  # worker start-up excluded from the rate
+                while self.step < total_steps and not stop:
+                    group.fill("collect", next_request)
+                    for done in group.wait():
+                        in_flight -= done.request[0] * N
+                        if done.error is not None:
+                            log.write(f"acting request lost, worker restarting: {done.error}")
+                            continue
+                        chunk = done.value
+                        lags.append(store.version - chunk["version"])
+                        self.episodes += len(chunk["returns"])
+                        self.returns.extend(chunk["returns"])
+                        rows = min(len(chunk["action"]), math.ceil((total_steps - self.step) / N))
+                        for t in range(rows):  # rows past the budget are dropped
+                            self._add_row(done.worker, chunk, t, window)
+                            steps_per_worker[done.worker] += N
+                            logged = self.step - last_log >= cfg.log_every_steps or self.step >= total_steps
+                            if logged:
+                                rate = (self.step - step0) / (time.perf_counter() - t0)
+                                metrics = self._rollout_metrics(window, rate)
+                                if backend == "ray":
+                                    metrics.update(group.metrics())
+                                    metrics["train/updates"] = self.learner.num_updates
+                                    metrics["backend/weight_lag"] = float(np.mean(lags)) if lags else 0.0
+                                    lags = []
+                                log.log(self.step, metrics)
+                                last_log = self.step
+                                stop |= wants_to_stop(callback, self.step, metrics)
+                            else:
+                                log.update(self.step)
+                            if cfg.eval_every_steps and self.step % cfg.eval_every_steps < N:
+                                metrics = self.evaluate_now()
+                                log.log(self.step, metrics)
+                                stop |= wants_to_stop(callback, self.step, metrics)
+                            if cfg.checkpoint_every_steps and self.step % cfg.checkpoint_every_steps < N:
+                                self._save(run, group)
+                            if stop:
+                                break
+                        if backend == "ray" and self.learner.num_updates != store.version:
+                            store.publish(self.weights, self.learner.num_updates)
+        except KeyboardInterrupt:
+            # Ctrl-C keeps what was learnt: --resume continues from this step.
+            self._save(run, group)
+            raise
+        finally:
+            if group is not workers:
+                group.close()
+        wall_s = time.perf_counter() - t0
+        self._save(run, group)
+        plot_metrics(run.metrics_path, CURVES, run.plots_dir / "learning_curve.png", title=f"DQN {cfg.env_id}")
+        summary = {
+            "steps": self.step,
+            "episodes": self.episodes,
+            "mean_return": float(np.mean(self.returns)) if self.returns else None,
+            "updates": self.learner.num_updates,
+            "wall_s": wall_s,
+            "steps_per_s": (self.step - step0) / max(wall_s, 1e-9),
+        }
+        if backend == "ray":
+            summary.update({f"backend/steps_worker{i}": n for i, n in enumerate(steps_per_worker)})
+        return summary
+
+    def local_workers(self) -> LocalWorkerGroup:
+        """The in-process feeder: one worker acting with the learner's own network (its stream restored)."""
+        worker = ActingWorker(self.cfg, 0, 1, worker_seed(self.cfg, 0), network=self.learner.online)
+        if self.worker_states:
+            worker.set_state(self.worker_states[0])
+        return LocalWorkerGroup([worker], LocalParameterStore())
+
+    def _worker_args(self, options):
+        return lambda i: (self.cfg, i, options.num_workers, worker_seed(self.cfg, i), options.cpus_per_worker)
+
+    def _add_row(self, worker: int, chunk: dict[str, Any], t: int, window: _Window) -> None:
+        """Vector step ``t`` of ``worker``'s chunk into its rings; then the updates it makes due."""
+        cfg, N = self.cfg, self.cfg.num_envs
+        priority = chunk["priority"]
+        if self.num_workers == 1:
+            row = [chunk[key][t] for key in FIELDS]
+            active = chunk["active"][t]
+            row_priority = priority[t] if priority is not None else None
+        else:  # the other workers' rings stay untouched (inactive)
+            rings = slice(worker * N, (worker + 1) * N)
+            keys = (*FIELDS, "priority") if priority is not None else FIELDS
+            for key in keys:
+                if key not in self._row_buffers:
+                    value = chunk[key][t]
+                    self._row_buffers[key] = np.zeros((self.replay.num_envs, *value.shape[1:]), dtype=value.dtype)
+                self._row_buffers[key][rings] = chunk[key][t]
+            row = [self._row_buffers[key] for key in FIELDS]
+            active = np.zeros(self.replay.num_envs, dtype=bool)
+            active[rings] = chunk["active"][t]
+            row_priority = self._row_buffers["priority"] if priority is not None else None
+        self.replay.add(*row, priority=row_priority, active=active)
+        self.step += N
+        if self.step >= self.learn_from and len(self.replay) >= cfg.batch_size:
+            for _ in range(self.schedule.add(N)):
+                batch = self._sample()
+                out = self.learner.update(batch)
+                if cfg.prioritized:
+                    self.replay.update_priorities(batch.index, out["priority"])
+                window.losses.append(out["loss"])
+                window.qs.append(out["q"])
+
+    def _sample(self):
+        """One replay batch on the learner's device; PER's beta anneals linearly to 1 over the
+        config's budget (Schaul et al. 2016)."""
+        cfg = self.cfg
+        if cfg.torso == "lstm":
+            batch = self.replay.sample_sequences(cfg.batch_size, cfg.burn_in_steps + cfg.seq_len)
+        else:
+            batch = self.replay.sample(cfg.batch_size, linear_schedule(cfg.per_beta0, 1.0, cfg.total_steps, self.step))
+        return batch.to(self.device, non_blocking=True)
+
+    def _rollout_metrics(self, window: _Window, rate: float) -> dict[str, Any]:
+        epsilons = [worker_epsilon(self.cfg, i, self.num_workers, self.step) for i in range(self.num_workers)]
+        metrics = {"rollout/episodes": self.episodes, "rollout/epsilon": float(np.mean(epsilons))}
+        metrics["train/steps_per_s"] = rate
+        if self.returns:
+            metrics["rollout/return"] = float(np.mean(self.returns))
+        if window.losses:
+            metrics["train/loss"] = torch.stack(window.losses).mean().item()  # the learner side's only host sync
+            metrics["train/q"] = torch.stack(window.qs).mean().item()
+        window.losses, window.qs = [], []
+        return metrics
+
+    def evaluate_now(self, episodes: int | None = None) -> dict[str, float]:
+        """``eval/`` metrics of the online network under the evaluation protocol."""
+        episodes = episodes or self.cfg.eval_episodes
+        scores = evaluate_network(self.cfg, self.learner.online, episodes, seed=self.cfg.seed + 10**6 + self.step)
+        return {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))}
+
+    def _save(self, run: Run, group) -> None:
+        states = group.states()
+        if states is not None:
+            self.worker_states = states
+        run.save_checkpoint(self.step, self.get_state())
+
+
+class _Window:
+    """Learner outputs since the last logged step (detached tensors: no host sync until logged)."""
+
+    def __init__(self) -> None:
+        self.losses: list[torch.Tensor] = []
+        self.qs: list[torch.Tensor] = []
+
+
+def train(
+    cfg: DQNConfig,
+    run: Run,
+    resume: bool = False,
+    backend: str = "local",
+    options=None,
+    callback: Callback | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train the agent ``cfg`` describes into ``run`` until ``cfg.total_steps``.
 
     :param resume: continue from the newest checkpoint of ``run`` (same step counter, epsilon,
         optimiser, RNG and, if it was saved, replay).
-    :returns: summary with ``steps``, ``episodes``, ``mean_return`` (last 100 episodes), ``wall_s``.
+    :param backend: ``local`` or ``ray`` (``options``: an ``rlkit.backend.RayOptions``).
     :raises RlkitError: bad config, unknown env, incompatible network, missing/foreign checkpoint.
     """
-    check_config(cfg)
-    device = resolve_device(cfg.device)
-    if cfg.torch_threads:
-        torch.set_num_threads(cfg.torch_threads)
-    seed_everything(cfg.seed)
-    env = make_env(cfg, cfg.num_envs, cfg.seed)
-    network, obs_shape, num_actions = build_network_for_env(cfg, env)
-    learner = Learner(cfg, network.to(device), device)
-    actor = Actor(
-        network,
-        num_actions,
-        cfg.num_envs,
-        device,
-        seed=cfg.seed,
-        eps_start=cfg.eps_start,
-        eps_end=cfg.eps_end,
-        eps_decay_steps=cfg.eps_decay_steps,
-        random_until_steps=cfg.learning_starts_steps,
-    )
-    replay = make_replay(cfg, obs_shape, env.single_observation_space.dtype)
-    # updates_due: fractional updates owed (N agent steps per vector step, one update per train_every_steps)
-    step, episodes, updates_due, returns = 0, 0, 0.0, deque(maxlen=100)
+    if backend == "ray":
+        from rlkit.backend import RayOptions
+
+        options = options or RayOptions()
+        options.check()
+    trainer = Trainer(cfg, num_workers=options.num_workers if backend == "ray" else 1)
     if resume:
-        step, episodes, updates_due, returned = restore_checkpoint(run, cfg, learner, actor, replay)
-        returns.extend(returned)
-    # A checkpoint without its replay resumes with an empty memory: refill it before learning again.
-    learn_from = cfg.learning_starts_steps if len(replay) > 0 or not resume else step + cfg.learning_starts_steps
+        state, path = read_checkpoint(run.path, "dqn")
+        check_checkpoint(state, cfg, path)
+        trainer.set_state(state)
+    return trainer.run(run, cfg.total_steps, backend, options, callback, progress)
 
-    log = MetricsLogger(run.path, total=cfg.total_steps, unit="step", desc=f"dqn {cfg.env_id}", show=SHOW, start=step)
-    obs, _ = env.reset(seed=cfg.seed + step)
-    # Gymnasium's next-step autoreset: the step after an episode end only resets that env, no transition
-    resetting = np.zeros(cfg.num_envs, dtype=bool)
-    losses, qs = [], []
-    t0, step0, last_log = time.perf_counter(), step, step
-    try:
-        while step < cfg.total_steps:
-            actions = actor.act(obs, step)
-            next_obs, reward, terminated, truncated, infos = env.step(actions)
-            replay.add(obs, actions, reward, terminated, truncated, next_obs, active=~resetting)
-            resetting = terminated | truncated
-            actor.episode_ends(resetting)
-            obs = next_obs
-            step += cfg.num_envs
-            for game_return in finished_game_returns(infos):
-                episodes += 1
-                returns.append(game_return)
-
-            if step >= learn_from and len(replay) >= cfg.batch_size:
-                updates_due += cfg.num_envs / cfg.train_every_steps
-                while updates_due >= 1.0:
-                    updates_due -= 1.0
-                    batch = sample_batch(replay, cfg, step, device)
-                    out = learner.update(batch)
-                    if cfg.prioritized:
-                        replay.update_priorities(batch.index, out["priority"])
-                    losses.append(out["loss"])
-                    qs.append(out["q"])
-
-            if step - last_log >= cfg.log_every_steps or step >= cfg.total_steps:
-                rate = (step - step0) / (time.perf_counter() - t0)
-                log.log(step, rollout_metrics(actor, step, episodes, returns, losses, qs, rate))
-                losses, qs, last_log = [], [], step
-            else:
-                log.update(step)
-            if cfg.eval_every_steps and step % cfg.eval_every_steps < cfg.num_envs:
-                scores = evaluate_network(cfg, learner.online, cfg.eval_episodes, seed=cfg.seed + 10**6 + step)
-                log.log(step, {"eval/return_mean": float(np.mean(scores)), "eval/return_std": float(np.std(scores))})
-            if cfg.checkpoint_every_steps and step % cfg.checkpoint_every_steps < cfg.num_envs:
-                run.save_checkpoint(
-                    step, checkpoint_state(cfg, learner, actor, replay, (step, episodes, updates_due), returns)
-                )
-    except KeyboardInterrupt:
-        # Ctrl-C keeps what was learnt: --resume continues from this step.
-        run.save_checkpoint(step, checkpoint_state(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
-        raise
-    finally:
-        log.close()
-        env.close()
-
-    wall_s = time.perf_counter() - t0
-    run.save_checkpoint(step, checkpoint_state(cfg, learner, actor, replay, (step, episodes, updates_due), returns))
-    plot_metrics(
-        run.metrics_path,
-        ["rollout/return", "eval/return_mean", "train/loss", "train/q"],
-        run.plots_dir / "learning_curve.png",
-    )
-    return {
-        "steps": step,
-        "episodes": episodes,
-        "mean_return": float(np.mean(returns)) if returns else None,
-        "wall_s": wall_s,
-        "steps_per_s": (step - step0) / wall_s,
-    }
-
-
-def sample_batch(replay: ReplayBuffer, cfg: DQNConfig, step: int, device: torch.device):
-    """One replay batch on ``device``; PER's beta anneals linearly to 1 over the run (Schaul et al. 2016)."""
-    if cfg.torso == "lstm":
-        return replay.sample_sequences(cfg.batch_size, cfg.burn_in_steps + cfg.seq_len).to(device, non_blocking=True)
-    beta = linear_schedule(cfg.per_beta0, 1.0, cfg.total_steps, step)
-    return replay.sample(cfg.batch_size, beta).to(device, non_blocking=True)
-
-
-def finished_game_returns(infos: dict) -> list[float]:
-    """Scores of real games that ended this step (whole games, not lives, unclipped)."""
-    return [float(r) for r in infos["episode_return"][infos["episode_done"]]]
-
-
-def rollout_metrics(actor, step, episodes, returns, losses, qs, rate) -> dict[str, Any]:
-    metrics = {"rollout/episodes": episodes, "rollout/epsilon": actor.epsilon(step), "train/steps_per_s": rate}
-    if returns:
-        metrics["rollout/return"] = float(np.mean(returns))
-    if losses:
-        metrics["train/loss"] = torch.stack(losses).mean().item()  # the only host sync of the loop's learner side
-        metrics["train/q"] = torch.stack(qs).mean().item()
-    return metrics
-
-
-def checkpoint_state(cfg, learner, actor, replay, counters, returns) -> dict[str, Any]:
-    step, episodes, updates_due = counters
-    state = {
-        "format": CHECKPOINT_FORMAT,
-        "config": to_dict(cfg),
-        "step": step,
-        "episodes": episodes,
-        "updates_due": updates_due,
-        "returns": list(returns),
-        "learner": learner.state_dict(),
-        "actor": actor.state_dict(),
-        "rng": get_rng_state(),
-    }
-    if cfg.save_replay:
-        state["replay"] = replay.state_dict()
-    return state
-
-
-def restore_checkpoint(run: Run, cfg: DQNConfig, learner: Learner, actor: Actor, replay: ReplayBuffer):
-    """Load the newest checkpoint into the agent; returns (step, episodes, updates due, recent returns)."""
-    loaded = run.load_latest()
-    if loaded is None:
-        raise RlkitError(f"cannot resume: {str(run.checkpoints_dir)!r} holds no readable checkpoint")
-    state, path = loaded
-    check_checkpoint(state, cfg, path)
-    learner.load_state_dict(state["learner"])
-    actor.load_state_dict(state["actor"])
-    if "replay" in state:
-        replay.load_state_dict(state["replay"])
-    set_rng_state(state["rng"])
-    return int(state["step"]), int(state["episodes"]), float(state["updates_due"]), state["returns"]

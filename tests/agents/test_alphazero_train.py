@@ -13,10 +13,11 @@ from agents.alphazero.agent import make_game, make_network
 from agents.alphazero.config import PRESETS
 from agents.alphazero.learner import Learner
 from agents.alphazero.selfplay import SelfPlayWorker
+from rlkit.checkpoints import save_checkpoint
 from rlkit.config import to_dict
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
-from rlkit.runs import Run, save_checkpoint
+from rlkit.runs import Run
 
 torch.set_num_threads(1)
 

@@ -14,10 +14,11 @@ from contextlib import contextmanager
 import pytest
 
 from rlkit.backend import Done, ParameterStore, RayOptions, UpdateSchedule, WorkerGroup, train_with_ray
+from rlkit.checkpoints import load_checkpoint
 from rlkit.config import to_dict
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
-from rlkit.runs import Run, load_checkpoint
+from rlkit.runs import Run
 
 
 class CountingWorker:

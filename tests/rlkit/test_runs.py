@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from rlkit.checkpoints import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
 from rlkit.errors import RlkitError
 from rlkit.metrics import MetricsLogger, read_metrics
 from rlkit.plots import plot_metrics
-from rlkit.runs import Run, get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from rlkit.runs import Run
 
 
 def test_run_layout_and_config(tmp_path):
