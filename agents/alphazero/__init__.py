@@ -1,9 +1,13 @@
 """AlphaZero: batched array-based MCTS self-play on the board games of `envs.boards`.
 
-    from agents.alphazero import make_config, train, play
-    cfg = make_config("tictactoe", ["iterations=20"])          # per-game preset + overrides
-    train(cfg, Run.create("runs", "ttt", to_dict(cfg)))        # self-play, learn, evaluate, checkpoint
-    play("tictactoe", "runs/ttt/checkpoints/step_0000000020.pt", human_color=0)
+    from agents.alphazero import AlphaZero
+    model = AlphaZero("tictactoe", seed=0).learn(20)            # iterations of self-play + learning
+    model.save("ttt.pt")
+    AlphaZero.load("ttt.pt").predict(model.game.reset(1))       # a move from search, long [B]
+    play("tictactoe", "ttt.pt", human_color=0)                  # in the terminal
+
+Lower level: `make_config` (per-game preset + overrides) and `train(cfg, run, resume=...)`, the
+loop `AlphaZero.learn` runs (`agents.alphazero.train`).
 
 Search: `mcts.puct_search` (AlphaZero PUCT) and `gumbel.gumbel_search` (Gumbel AlphaZero), both
 over B games at once with one network call per simulation. Roles for distributed backends:
@@ -17,6 +21,7 @@ from .evaluate import CheckpointEvaluator, arena, evaluate_checkpoint, evaluate_
 from .gumbel import gumbel_search
 from .learner import Learner
 from .mcts import SearchOutput, puct_search
+from .model import AlphaZero
 from .play import play
 from .players import MCTSPlayer, PolicyPlayer, make_player
 from .selfplay import ReplayWindow, Samples, SelfPlayWorker
@@ -24,6 +29,7 @@ from .train import train
 
 __all__ = [
     "PRESETS",
+    "AlphaZero",
     "AlphaZeroConfig",
     "CheckpointEvaluator",
     "EloTable",

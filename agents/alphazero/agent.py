@@ -16,9 +16,10 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 import envs.boards
 import nets
 from envs.boards import BoardGame, State
+from rlkit.checkpoints import read_checkpoint
 from rlkit.config import from_dict
+from rlkit.devices import resolve_device
 from rlkit.errors import RlkitError
-from rlkit.runs import load_checkpoint
 
 from .config import AlphaZeroConfig, check_config
 from .gumbel import gumbel_search
@@ -34,19 +35,9 @@ __all__ = [
     "make_game",
     "make_network",
     "network_evaluator",
-    "resolve_device",
     "resolve_inference_dtype",
     "run_search",
 ]
-
-
-def resolve_device(name: str) -> torch.device:
-    """ "auto" -> cuda when available, else cpu; asking for cuda without one is an error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RlkitError("device 'cuda' was asked for but torch sees no CUDA device; use device=cpu or auto")
-    return torch.device(name)
 
 
 def make_game(cfg: AlphaZeroConfig) -> BoardGame:
@@ -152,16 +143,17 @@ def choose_actions(
 
 
 def load_agent(path: str | Path, device: str = "auto") -> tuple[AlphaZeroConfig, BoardGame, nets.PolicyValueNet]:
-    """Config, game and trained network (eval mode) from an AlphaZero checkpoint written by `train`."""
-    checkpoint = load_checkpoint(path)
-    if not isinstance(checkpoint, dict) or checkpoint.get("agent") != "alphazero":
-        raise RlkitError(f"{str(path)!r} is not an AlphaZero checkpoint (written by agents.alphazero.train)")
+    """Config, game and trained network (eval mode) from an AlphaZero checkpoint file or run directory.
+
+    :raises RlkitError: nothing readable there, another agent's checkpoint, weights that do not fit.
+    """
+    checkpoint, path = read_checkpoint(path, "alphazero")
     cfg = from_dict(AlphaZeroConfig, {**checkpoint["config"], "device": device})
     check_config(cfg)
     game = make_game(cfg)
     net = make_network(cfg, game)
     try:
         net.load_state_dict(checkpoint["learner"]["net"])
-    except RuntimeError as err:
-        raise RlkitError(f"weights in {str(path)!r} do not fit the network its config describes: {err}") from None
+    except RuntimeError:
+        raise RlkitError(f"weights in {str(path)!r} do not fit the network its config describes") from None
     return cfg, game, net.eval()

@@ -1,165 +1,300 @@
-"""The AlphaZero training loop: self-play, replay, learning and evaluation, in one readable function.
+"""The AlphaZero learner side, written once: replay window, update ratio, evaluation, checkpoints.
 
     from agents.alphazero import make_config, train
-    from rlkit.runs import Run
     cfg = make_config("connect4", ["num_simulations=100"])
-    train(cfg, Run.create("runs", "c4", to_dict(cfg)))
+    train(cfg, Run.create("runs", "c4", to_dict(cfg)))       # or AlphaZero("connect4").learn(300)
 
-Each iteration: copy the learner's weights to self-play (every `weights_sync_iterations`),
-play `games_per_iteration` games, add them to the replay window, take
-`updates_per_iteration` learner steps, evaluate every `eval_every_iterations`, checkpoint.
+Self-play workers (``agents.alphazero.worker.SelfPlayActor``) feed it through a worker group:
+in this process (``backend="local"``: one worker, one iteration's games per request) or on Ray
+(N workers, ``games_per_request`` games each). After each returned request the learner catches up
+to ``games * updates_per_iteration // games_per_iteration`` updates, so every backend makes exactly
+``iterations * updates_per_iteration`` updates. An iteration ends whenever another
+``games_per_iteration`` games have arrived: metrics, evaluation, checkpoint and (every
+``weights_sync_iterations``) new weights for the workers, versioned by the iteration they start.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from typing import Any
 
 import torch
 
+from rlkit.callbacks import Callback, wants_to_stop
+from rlkit.checkpoints import get_rng_state, read_checkpoint, set_rng_state, stamp
 from rlkit.config import to_dict
 from rlkit.errors import RlkitError
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
-from rlkit.runs import Run, get_rng_state, set_rng_state
+from rlkit.runs import Run
+from rlkit.workers import LocalParameterStore, LocalWorkerGroup, make_group, make_store
 
 from .config import AlphaZeroConfig, check_config
 from .evaluate import CheckpointEvaluator, plot_elo_table
 from .learner import Learner
-from .selfplay import ReplayWindow, SelfPlayWorker
+from .selfplay import ReplayWindow
+from .worker import SelfPlayActor, worker_seed
 
-__all__ = [
-    "COUNTERS",
-    "SHOW",
-    "checkpoint_state",
-    "draw_plots",
-    "end_iteration",
-    "restore_checkpoint",
-    "train",
-]
+__all__ = ["COUNTERS", "SHOW", "Trainer", "train"]
 
 SHOW = ["rollout/games_per_s", "rollout/sims_per_s", "train/policy_loss", "train/value_loss", "eval/elo"]
 COUNTERS = ("iteration", "games", "positions", "simulations", "updates")
+ARCHITECTURE = ("game", "game_size", "channels", "blocks")
 
 
-def train(config: AlphaZeroConfig, run: Run, resume: bool = False, progress: bool = True) -> dict[str, float]:
-    """Train an AlphaZero agent into `run`; with `resume`, continue from the run's newest checkpoint
-    (counters, weights, optimiser, replay, evaluation history and random streams restored).
-    Returns the last logged metrics."""
-    check_config(config)
-    torch.manual_seed(config.seed)
-    learner = Learner(config)
-    worker = SelfPlayWorker(config, seed=config.seed + 1)
-    replay = ReplayWindow(config.replay_games)
-    evaluator = CheckpointEvaluator(config) if config.eval_every_iterations > 0 else None
-    sampler = torch.Generator().manual_seed(config.seed + 2)
-    counters = dict.fromkeys(COUNTERS, 0)
-    if resume:
-        counters = restore_checkpoint(run, learner, worker, replay, evaluator, sampler)
+class Trainer:
+    """The learner side of one AlphaZero run: learner, replay window, evaluator, counters, checkpoints.
 
-    log = MetricsLogger(
-        run.path,
-        total=config.iterations,
-        unit="iter",
-        desc=f"alphazero {config.game}",
-        show=SHOW + [f"eval/{name}/wdl" for name in config.eval_opponents],  # the latest arena results
-        start=counters["iteration"],
-        progress=progress,
-    )
-    with log:
-        for iteration in range(counters["iteration"], config.iterations):
-            if iteration % config.weights_sync_iterations == 0:
-                worker.set_weights(learner.get_weights(), version=iteration)
+    :param num_workers: ignored (any number of self-play workers can feed it); kept for the agent API.
+    """
 
-            samples, stats = worker.play(config.games_per_iteration)
-            replay.add(samples, stats["games"])
+    def __init__(self, config: AlphaZeroConfig, num_workers: int = 1) -> None:
+        check_config(config)
+        self.cfg, self.num_workers = config, num_workers
+        torch.manual_seed(config.seed)
+        self.learner = Learner(config)
+        self.replay = ReplayWindow(config.replay_games)
+        self.evaluator = CheckpointEvaluator(config) if config.eval_every_iterations > 0 else None
+        self.sampler = torch.Generator().manual_seed(config.seed + 2)
+        self.counters = dict.fromkeys(COUNTERS, 0)
+        self.published = (self.learner.get_weights(), 0)  # the weights self-play plays with, and their version
+        self.worker_states: list[dict] | None = None
 
-            learn_start = time.perf_counter()
-            for _ in range(config.updates_per_iteration):
-                train_metrics = learner.update(replay.sample(config.batch_size, sampler))
-            learn_seconds = time.perf_counter() - learn_start
+    @property
+    def iteration(self) -> int:
+        return self.counters["iteration"]
 
-            counters["iteration"] = iteration + 1
-            for key in ("games", "positions", "simulations"):
-                counters[key] += stats[key]
-            counters["updates"] = learner.num_updates
-            metrics = {
-                **train_metrics,
-                "rollout/games_per_s": stats["games"] / stats["seconds"],
-                "rollout/sims_per_s": stats["simulations"] / stats["seconds"],
-                "rollout/game_length": stats["game_length"],
-                "rollout/first_player_wins": stats["first_player_wins"],
-                "rollout/draws": stats["draws"],
-                "train/updates_per_s": config.updates_per_iteration / learn_seconds,
-                "replay/positions": len(replay),
-                **{f"counters/{k}": v for k, v in counters.items()},
-            }
-            end_iteration(
-                config, run, log, counters, metrics, learner.net, evaluator,
-                lambda: checkpoint_state(config, counters, learner, worker, replay, evaluator, sampler),
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        """Everything a resumed run needs, as plain dicts and tensors (loadable with weights_only=True)."""
+        return stamp("alphazero", {
+            "config": to_dict(self.cfg),
+            "counters": dict(self.counters),
+            "learner": self.learner.state_dict(),
+            "published": {"weights": self.published[0], "version": self.published[1]},
+            "workers": self.worker_states,
+            "replay": self.replay.state_dict(),
+            "evaluator": self.evaluator.state_dict() if self.evaluator is not None else None,
+            "sampler_rng": self.sampler.get_state(),
+            "rng": get_rng_state(),
+        })  # fmt: skip
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """:raises RlkitError: weights that do not fit this config's network."""
+        try:
+            self.learner.load_state_dict(state["learner"])
+        except RuntimeError:
+            raise RlkitError("the checkpoint's weights do not fit the network its config describes") from None
+        self.published = (state["published"]["weights"], int(state["published"]["version"]))
+        self.worker_states = state.get("workers")
+        self.replay.load_state_dict(state["replay"])
+        if self.evaluator is not None and state["evaluator"] is not None:
+            self.evaluator.load_state_dict(state["evaluator"], self.learner.net)
+        self.sampler.set_state(state["sampler_rng"].cpu())
+        set_rng_state(state["rng"])
+        self.counters = {k: int(state["counters"][k]) for k in COUNTERS}
+
+    def local_workers(self) -> LocalWorkerGroup:
+        """The in-process feeder: one self-play worker (its stream restored on a resume)."""
+        worker = SelfPlayActor(self.cfg, worker_seed(self.cfg, 0))
+        if self.worker_states:
+            worker.set_state(self.worker_states[0])
+        return LocalWorkerGroup([worker], LocalParameterStore())
+
+    # ------------------------------------------------------------------ the loop
+    def run(
+        self,
+        run: Run,
+        total_iterations: int,
+        backend: str = "local",
+        options=None,
+        callback: Callback | None = None,
+        progress: bool = True,
+        workers=None,
+    ) -> dict[str, Any]:
+        """Train until ``total_iterations`` (or until ``callback`` returns False); returns the last
+        logged metrics (plus ``backend/games_worker<i>`` on Ray)."""
+        cfg, counters = self.cfg, self.counters
+        if backend == "ray":
+            from rlkit.backend import connect
+
+            ray = connect(options)
+            store = make_store("ray", ray)
+            group = make_group(
+                "ray", SelfPlayActor, lambda i: (cfg, worker_seed(cfg, i), i, options.cpus_per_worker),
+                options, store, f"rlkit-{run.path.name}", ray,
             )  # fmt: skip
-    draw_plots(config, run, evaluator, title=f"AlphaZero {config.game}")
-    return log.latest
+            per_request = options.games_per_request or math.ceil(cfg.games_per_iteration / options.num_workers)
+        else:
+            group = workers or self.local_workers()
+            store, per_request = group.store, cfg.games_per_iteration
+        store.publish(self.published[0], self.published[1])
+        budget = total_iterations * cfg.games_per_iteration
+        in_flight = 0
+
+        def next_request(worker: int) -> tuple[int] | None:
+            nonlocal in_flight
+            games = min(per_request, budget - counters["games"] - in_flight)
+            if games <= 0:
+                return None
+            in_flight += games
+            return (games,)
+
+        show = [*SHOW, *(f"eval/{name}/wdl" for name in cfg.eval_opponents)]  # the latest arena results
+        suffix = " (ray)" if backend == "ray" else ""
+        log = MetricsLogger(
+            run.path, total=total_iterations, unit="iter", desc=f"alphazero {cfg.game}{suffix}",
+            show=show + (["backend/restarts"] if backend == "ray" else []), start=self.iteration, progress=progress,
+        )  # fmt: skip
+        train_metrics: dict[str, float] = {}
+        stop = False
+        try:
+            with log:
+                group.wait_ready()
+                window = _Window(options.num_workers if backend == "ray" else 1)  # rates exclude worker start-up
+                while counters["games"] < budget and not stop:
+                    group.fill("play", next_request)
+                    for done in group.wait():
+                        in_flight -= done.request[0]
+                        if done.error is not None:
+                            log.write(f"self-play request lost, worker restarting: {done.error}")
+                            continue
+                        result, stats = done.value, done.value["stats"]
+                        self.replay.add(result["samples"], stats["games"])
+                        for key in ("games", "positions", "simulations"):
+                            counters[key] += stats[key]
+                        window.add(result, store.version - result["version"])
+                        # The update ratio over the whole run, so restarts and resumes keep it exact.
+                        due = min(counters["games"], budget) * cfg.updates_per_iteration // cfg.games_per_iteration
+                        learn_start = time.perf_counter()
+                        while self.learner.num_updates < due:
+                            train_metrics = self.learner.update(self.replay.sample(cfg.batch_size, self.sampler))
+                        window.learn_seconds += time.perf_counter() - learn_start
+                        counters["updates"] = self.learner.num_updates
+                        while counters["games"] >= (counters["iteration"] + 1) * cfg.games_per_iteration and not stop:
+                            counters["iteration"] += 1
+                            if counters["iteration"] % cfg.weights_sync_iterations == 0:  # before the checkpoint
+                                self.published = (self.learner.get_weights(), counters["iteration"])
+                                store.publish(*self.published)
+                            metrics = {
+                                **train_metrics, **window.metrics(), **group.metrics(),
+                                "replay/positions": len(self.replay), **{f"counters/{k}": v for k, v in counters.items()},
+                            }  # fmt: skip
+                            stop = self._end_iteration(run, log, metrics, total_iterations, group, callback)
+                        if stop:
+                            break
+        finally:
+            if group is not workers:
+                group.close()
+        self._draw_plots(run, f"AlphaZero {cfg.game}" + (f" (Ray, {options.num_workers} workers)" if suffix else ""))
+        return {**log.latest, **(window.totals() if backend == "ray" else {})}
+
+    def _end_iteration(self, run, log, metrics, total_iterations, group, callback) -> bool:
+        """Close the iteration: evaluate when due (and after the last), log, checkpoint when due.
+        Returns True when the callback asked to stop (a checkpoint is then written too)."""
+        iteration, cfg = self.iteration, self.cfg
+        last = iteration == total_iterations
+        if self.evaluator is not None and (iteration % cfg.eval_every_iterations == 0 or last):
+            metrics.update(self.evaluator.evaluate(self.learner.net, f"iter_{iteration}"))
+        log.log(iteration, metrics)
+        stop = wants_to_stop(callback, iteration, metrics)
+        if iteration % cfg.checkpoint_every_iterations == 0 or last or stop:
+            states = group.states()
+            if states is not None:
+                self.worker_states = states
+            run.save_checkpoint(iteration, self.get_state())
+        return stop
+
+    def _draw_plots(self, run: Run, title: str) -> None:
+        """Training curves and, when checkpoints were evaluated, the Elo table, into the run's plots/."""
+        plot_metrics(
+            run.metrics_path,
+            ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
+            run.plots_dir / "training.png",
+            title=title,
+        )
+        if self.evaluator is not None and self.evaluator.elo.records:
+            plot_elo_table(self.evaluator.elo.ratings(), run.plots_dir / "elo.png")
 
 
-def end_iteration(
+def check_architecture(state: dict[str, Any], config: AlphaZeroConfig, path) -> None:
+    """:raises RlkitError: the checkpoint's network differs from what ``config`` describes."""
+    differ = [k for k in ARCHITECTURE if state["config"].get(k) != getattr(config, k)]
+    if differ:
+        raise RlkitError(
+            f"checkpoint {str(path)!r} is from another architecture: "
+            + ", ".join(f"{k}={state['config'].get(k)!r} (config says {getattr(config, k)!r})" for k in differ)
+        )
+
+
+class _Window:
+    """Self-play statistics between two logged iterations, and games per worker over the session."""
+
+    def __init__(self, num_workers: int) -> None:
+        self.games_per_worker = [0] * num_workers
+        self._reset()
+
+    def _reset(self) -> None:
+        self.start = time.perf_counter()
+        self.games = self.positions = self.simulations = self.first_wins = self.draws = 0.0
+        self.learn_seconds = 0.0
+        self.lags: list[int] = []
+
+    def add(self, result: dict[str, Any], lag: int) -> None:
+        stats = result["stats"]
+        self.games_per_worker[result["worker"]] += stats["games"]
+        self.games += stats["games"]
+        self.positions += stats["positions"]
+        self.simulations += stats["simulations"]
+        self.first_wins += stats["first_player_wins"] * stats["games"]
+        self.draws += stats["draws"] * stats["games"]
+        self.lags.append(lag)
+
+    def metrics(self) -> dict[str, float]:
+        """``rollout/`` rates over all workers (wall clock, so they measure the whole system), the
+        mean weight-version lag of the games and the learner's share of the time; starts the next window."""
+        seconds = time.perf_counter() - self.start
+        games = max(self.games, 1.0)
+        metrics = {
+            "rollout/games_per_s": self.games / seconds,
+            "rollout/sims_per_s": self.simulations / seconds,
+            "rollout/game_length": self.positions / games,
+            "rollout/first_player_wins": self.first_wins / games,
+            "rollout/draws": self.draws / games,
+            "train/learn_share": self.learn_seconds / seconds,
+            "backend/weight_lag": sum(self.lags) / len(self.lags) if self.lags else 0.0,
+        }
+        self._reset()
+        return metrics
+
+    def totals(self) -> dict[str, int]:
+        return {f"backend/games_worker{i}": games for i, games in enumerate(self.games_per_worker)}
+
+
+def train(
     config: AlphaZeroConfig,
     run: Run,
-    log: MetricsLogger,
-    counters: dict[str, int],
-    metrics: dict,
-    net: torch.nn.Module,
-    evaluator: CheckpointEvaluator | None,
-    make_checkpoint: Callable[[], dict],
-) -> None:
-    """Close iteration `counters["iteration"]`: evaluate the network when due (and after the last
-    iteration), log `metrics`, and save `make_checkpoint()` when due."""
-    iteration = counters["iteration"]
-    last = iteration == config.iterations
-    if evaluator is not None and (iteration % config.eval_every_iterations == 0 or last):
-        metrics.update(evaluator.evaluate(net, f"iter_{iteration}"))
-    log.log(iteration, metrics)
-    if iteration % config.checkpoint_every_iterations == 0 or last:
-        run.save_checkpoint(iteration, make_checkpoint())
+    resume: bool = False,
+    progress: bool = True,
+    backend: str = "local",
+    options=None,
+    callback: Callback | None = None,
+) -> dict[str, Any]:
+    """Train an AlphaZero agent into ``run`` until ``config.iterations``; with ``resume``, continue from
+    the run's newest checkpoint (counters, weights, optimiser, replay, evaluation history and random
+    streams restored). Returns the last logged metrics.
 
+    :raises RlkitError: bad config, missing/foreign checkpoint or another architecture.
+    """
+    if backend == "ray":
+        from rlkit.backend import RayOptions
 
-def draw_plots(config: AlphaZeroConfig, run: Run, evaluator: CheckpointEvaluator | None, title: str) -> None:
-    """Training curves and, when checkpoints were evaluated, the Elo table, into the run's plots/."""
-    plot_metrics(
-        run.metrics_path,
-        ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
-        run.plots_dir / "training.png",
-        title=title,
-    )
-    if evaluator is not None and evaluator.elo.records:
-        plot_elo_table(evaluator.elo.ratings(), run.plots_dir / "elo.png")
-
-
-def checkpoint_state(config, counters, learner, worker, replay, evaluator, sampler) -> dict:
-    """Everything a resumed run needs, as plain dicts and tensors (loadable with weights_only=True)."""
-    return {
-        "agent": "alphazero",
-        "config": to_dict(config),
-        "counters": dict(counters),
-        "learner": learner.state_dict(),
-        "selfplay": worker.get_state(),
-        "replay": replay.state_dict(),
-        "evaluator": evaluator.state_dict() if evaluator is not None else None,
-        "sampler_rng": sampler.get_state(),
-        "rng": get_rng_state(),
-    }
-
-
-def restore_checkpoint(run, learner, worker, replay, evaluator, sampler) -> dict[str, int]:
-    loaded = run.load_latest(map_location="cpu")
-    if loaded is None:
-        raise RlkitError(f"nothing to resume: {str(run.checkpoints_dir)!r} holds no readable checkpoint")
-    state, _ = loaded
-    learner.load_state_dict(state["learner"])
-    worker.set_state(state["selfplay"])
-    replay.load_state_dict(state["replay"])
-    if evaluator is not None and state["evaluator"] is not None:
-        evaluator.load_state_dict(state["evaluator"], learner.net)
-    sampler.set_state(state["sampler_rng"].cpu())
-    set_rng_state(state["rng"])
-    return {k: int(state["counters"][k]) for k in COUNTERS}
+        options = options or RayOptions()
+        options.check()
+    trainer = Trainer(config)
+    if resume:
+        state, path = read_checkpoint(run.path, "alphazero")
+        check_architecture(state, config, path)
+        trainer.set_state(state)
+    return trainer.run(run, config.iterations, backend, options, callback, progress)

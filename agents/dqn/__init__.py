@@ -9,8 +9,8 @@ Lower level: ``make_config`` (presets + overrides), ``train(cfg, run, resume=...
 ``DQN.learn`` runs, ``agents.dqn.train``), ``evaluate(path)``.
 """
 
-from agents.dqn.agent import DQN, evaluate
 from agents.dqn.config import PRESETS, DQNConfig, make_config
+from agents.dqn.model import DQN, evaluate
 from agents.dqn.pretrain import pretrain
 from agents.dqn.train import train
 

@@ -13,7 +13,7 @@ from agents.alphazero.agent import make_game, make_network
 from agents.alphazero.config import PRESETS
 from agents.alphazero.learner import Learner
 from agents.alphazero.selfplay import SelfPlayWorker
-from rlkit.checkpoints import save_checkpoint
+from rlkit.checkpoints import save_checkpoint, stamp
 from rlkit.config import to_dict
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
@@ -78,7 +78,7 @@ def test_resume_continues_exactly(runs):
 def test_resume_without_checkpoint_is_an_error(tmp_path):
     cfg = make_config("tictactoe", TINY)
     run = Run.create(tmp_path, "empty", to_dict(cfg))
-    with pytest.raises(RlkitError, match="nothing to resume"):
+    with pytest.raises(RlkitError, match="holds no readable checkpoint"):
         train(cfg, run, resume=True, progress=False)
 
 
@@ -105,8 +105,11 @@ def test_arena_by_names(runs):
 
 
 def test_load_agent_rejects_other_files(tmp_path):
-    path = save_checkpoint(tmp_path / "x.pt", {"agent": "dqn"})
-    with pytest.raises(RlkitError, match="not an AlphaZero checkpoint"):
+    path = save_checkpoint(tmp_path / "x.pt", stamp("dqn", {"config": {}}))
+    with pytest.raises(RlkitError, match="is a DQN checkpoint, not AlphaZero"):
+        load_agent(path)
+    path = save_checkpoint(tmp_path / "y.pt", {"agent": "alphazero"})
+    with pytest.raises(RlkitError, match="not an rlkit checkpoint"):
         load_agent(path)
 
 
