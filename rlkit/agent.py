@@ -43,6 +43,7 @@ class Agent(ABC):
     def __init__(self, config: Any, run_dir: str | os.PathLike | None = None, runs_dir: str = "runs") -> None:
         self.config = config
         self.runs_dir = runs_dir
+        self.run_name: str | None = None  # the new run's folder name (default: agent, env or game, timestamp)
         self.run: Run | None = Run.open(run_dir) if run_dir is not None else None
         self._trainer = None
         self._pending_state: dict[str, Any] | None = None  # loaded, applied when a trainer is built
@@ -134,7 +135,7 @@ class Agent(ABC):
     def _open_run(self) -> Run:
         """The run directory: created on the first ``learn``; ``config.json`` follows budget extensions."""
         if self.run is None:
-            self.run = Run.create(self.runs_dir, self._run_name(), to_dict(self.config))
+            self.run = Run.create(self.runs_dir, self.run_name or self._run_name(), to_dict(self.config))
         else:
             remove_partial_writes(self.run.checkpoints_dir)
             self.run.save_config(to_dict(self.config))
@@ -188,4 +189,3 @@ class Agent(ABC):
 
     def _describe(self) -> str:
         return ""
-

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
@@ -202,15 +203,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------- helpers
-def _overrides(args: argparse.Namespace, steps_key: str) -> list[str]:
-    extra = list(args.overrides)
-    if args.steps is not None:
-        extra.append(f"{steps_key}={int(args.steps)}")
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    """``--set key=value`` (and --seed/--device) as ``{key: value}``, in the order given."""
+    extra: dict[str, str] = {}
+    for item in args.overrides:
+        if "=" not in item:
+            raise RlkitError(f"--set {item!r} must look like key=value (e.g. --set lr=3e-4)")
+        key, value = item.split("=", 1)
+        extra[key.strip()] = value.strip()
     if args.seed is not None:
-        extra.append(f"seed={args.seed}")
+        extra["seed"] = str(args.seed)
     if args.device is not None:
-        extra.append(f"device={args.device}")
+        extra["device"] = args.device
     return extra
+
+
+def _budget(args: argparse.Namespace) -> int | None:
+    """``--steps`` as a whole number >= 1 (None when not given)."""
+    if args.steps is None:
+        return None
+    if not math.isfinite(args.steps) or args.steps < 1 or int(args.steps) != args.steps:
+        raise RlkitError(f"--steps must be a whole number >= 1, got {args.steps:g}")
+    return int(args.steps)
 
 
 def _print_presets(presets: dict[str, Callable], key: str, describe: Callable[[Any], str]) -> None:
@@ -232,47 +246,6 @@ def _alphazero_preset_line(fn: Callable) -> str:
     )
 
 
-def _open_or_create_run(args: argparse.Namespace, config: dict[str, Any], prefix: str):
-    from rlkit.runs import Run
-
-    if args.resume:
-        return Run.open(args.resume), True
-    name = args.name or f"{prefix}-{_timestamp()}"
-    return Run.create(args.runs_dir, name, config), False
-
-
-def _timestamp() -> str:
-    import time
-
-    return time.strftime("%Y%m%d-%H%M%S")
-
-
-def _resumed_config(args: argparse.Namespace, cls: type, steps_key: str):
-    from rlkit.config import apply_overrides, from_dict
-    from rlkit.runs import Run
-
-    cfg = from_dict(cls, Run.open(args.resume).load_config())
-    return apply_overrides(cfg, _overrides(args, steps_key))
-
-
-def _train(args: argparse.Namespace, agent: str, cfg: Any, run, resume: bool) -> dict[str, Any]:
-    if args.backend == "ray":
-        from rlkit.backend import RayOptions, train_with_ray
-
-        options = RayOptions(
-            address=args.address,
-            num_workers=args.num_workers,
-            gpus_per_worker=args.gpus_per_worker,
-            cpus_per_worker=args.cpus_per_worker,
-        )
-        return train_with_ray(agent, cfg, run, resume=resume, options=options)
-    if agent == "dqn":
-        from agents.dqn import train
-    else:
-        from agents.alphazero import train
-    return train(cfg, run, resume=resume)
-
-
 def _checkpoint_path(path: str) -> str:
     """A checkpoint file, or the newest checkpoint of a run directory."""
     from rlkit.runs import Run
@@ -290,26 +263,35 @@ def _report(summary: dict[str, Any], run) -> None:
 
 
 # -------------------------------------------------------------------------- handlers
-def _train_agent(
-    args: argparse.Namespace,
-    agent: str,
-    config_cls: type,
-    budget_key: str,
-    new_config: Callable[[list[str]], Any],
-    run_prefix: str,
-) -> int:
-    """The shared body of `rlkit train AGENT`: config (new or resumed), --show-config, run, train."""
-    from rlkit.config import format_config, to_dict
+def _train_agent(args: argparse.Namespace, agent_cls: type, make_new: Callable[[dict[str, str]], Any]) -> int:
+    """The shared body of `rlkit train AGENT`: an agent object (new or resumed), then `learn`."""
+    from rlkit.config import format_config
 
+    overrides = _overrides(args)
+    budget = _budget(args)
     if args.resume:
-        cfg = _resumed_config(args, config_cls, budget_key)
+        agent = agent_cls.load(args.resume, **overrides)
+        total = budget or getattr(agent.config, agent.budget_key)
+        if total <= agent.num_done:
+            raise RlkitError(
+                f"{args.resume!r} is already at {agent.num_done} {agent.counter}s; pass --steps above that to extend it"
+            )
+        budget = total - agent.num_done
     else:
-        cfg = new_config(_overrides(args, budget_key))
+        if budget is not None:
+            overrides[agent_cls.budget_key] = str(budget)
+        agent = make_new(overrides)
+        agent.runs_dir, agent.run_name = args.runs_dir, args.name
+        budget = getattr(agent.config, agent.budget_key)
     if args.show_config:
-        print(format_config(cfg))
+        print(format_config(agent.config))
         return 0
-    run, resume = _open_or_create_run(args, to_dict(cfg), run_prefix)
-    _report(_train(args, agent, cfg, run, resume), run)
+    ray = {}
+    if args.backend == "ray":
+        ray = {"num_workers": args.num_workers, "address": args.address, "gpus_per_worker": args.gpus_per_worker,
+               "cpus_per_worker": args.cpus_per_worker}  # fmt: skip
+    agent.learn(budget, backend=args.backend, progress=not args.no_progress, **ray)
+    _report(agent.last_summary, agent.run)
     return 0
 
 
@@ -319,10 +301,7 @@ def _train_dqn(args: argparse.Namespace) -> int:
     if args.list_presets:
         _print_presets(dqn.PRESETS, "preset", _first_doc_line)
         return 0
-    prefix = f"dqn-{args.env.replace('/', '_')}-{args.preset}"
-    return _train_agent(
-        args, "dqn", dqn.DQNConfig, "total_steps", lambda o: dqn.make_config(args.preset, args.env, o), prefix
-    )
+    return _train_agent(args, dqn.DQN, lambda overrides: dqn.DQN(args.env, preset=args.preset, **overrides))
 
 
 def _train_alphazero(args: argparse.Namespace) -> int:
@@ -331,16 +310,13 @@ def _train_alphazero(args: argparse.Namespace) -> int:
     if args.list_presets:
         _print_presets(alphazero.PRESETS, "game", _alphazero_preset_line)
         return 0
-    return _train_agent(
-        args, "alphazero", alphazero.AlphaZeroConfig, "iterations", lambda o: alphazero.make_config(args.game, o),
-        f"alphazero-{args.game}",
-    )  # fmt: skip
+    return _train_agent(args, alphazero.AlphaZero, lambda overrides: alphazero.AlphaZero(args.game, **overrides))
 
 
 def _eval_dqn(args: argparse.Namespace) -> int:
-    from agents.dqn import evaluate
+    from agents.dqn import DQN
 
-    result = evaluate(args.checkpoint, episodes=args.episodes, video_dir=args.video, seed=args.seed)
+    result = DQN.load(args.checkpoint).evaluate(episodes=args.episodes, seed=args.seed, video_dir=args.video)
     if args.json:
         print(json.dumps(result, default=str))
     else:
@@ -350,12 +326,11 @@ def _eval_dqn(args: argparse.Namespace) -> int:
 
 
 def _eval_alphazero(args: argparse.Namespace) -> int:
-    from agents.alphazero import evaluate_checkpoint
+    from agents.alphazero import AlphaZero
 
     opponents = args.opponents.split(",") if args.opponents else None
-    result = evaluate_checkpoint(
-        _checkpoint_path(args.checkpoint), openings=max(1, args.games // 2), sims=args.sims, opponents=opponents
-    )
+    agent = AlphaZero.load(args.checkpoint)
+    result = {"checkpoint": args.checkpoint, **agent.evaluate(opponents, games=args.games, num_simulations=args.sims)}
     print(json.dumps(result, default=str) if args.json else "\n".join(f"{k:>28}: {v}" for k, v in result.items()))
     return 0
 

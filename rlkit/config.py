@@ -24,7 +24,17 @@ from typing import Any
 
 from rlkit.errors import RlkitError
 
-__all__ = ["apply_overrides", "describe", "flatten", "format_config", "from_dict", "param", "replace_values", "to_dict", "validate"]
+__all__ = [
+    "apply_overrides",
+    "describe",
+    "flatten",
+    "format_config",
+    "from_dict",
+    "param",
+    "replace_values",
+    "to_dict",
+    "validate",
+]
 
 
 def param(default: Any, help: str, choices: Sequence[Any] | None = None) -> Any:

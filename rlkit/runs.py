@@ -30,6 +30,7 @@ from rlkit.errors import RlkitError
 
 __all__ = ["Run", "seed_everything"]
 
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices)."""
     random.seed(seed)

@@ -3,14 +3,14 @@
 A training loop is written once against this small interface and runs unchanged on either
 backend::
 
-    store = make_store(backend)                 # the newest weights, versioned
-    store.publish(lambda: learner_weights(), version)
-    with make_group(backend, WorkerCls, args_of, options, store, name) as group:
+    group = open_feeders(backend, options, WorkerCls, args_of, weights, version, name, local_group)
+    with group:
         group.wait_ready()
         while work_left:
             group.fill("method", next_request)   # next_request(worker) -> args or None
             for done in group.wait():           # Done(worker, request, value, error)
                 ...learn from done.value...
+            group.store.publish(new_weights, new_version)
 
 Workers are plain classes with ``set_weights(weights, version)`` and their work methods.
 ``LocalWorkerGroup`` runs them in this process, one request at a time, in the order the
@@ -30,7 +30,7 @@ from typing_extensions import Self
 
 from rlkit.errors import RlkitError
 
-__all__ = ["BACKENDS", "Done", "LocalParameterStore", "LocalWorkerGroup", "UpdateSchedule", "make_group", "make_store"]
+__all__ = ["BACKENDS", "Done", "LocalParameterStore", "LocalWorkerGroup", "UpdateSchedule", "open_feeders"]
 
 BACKENDS = ("local", "ray")
 Weights = dict[str, Any] | Callable[[], dict[str, Any]]
@@ -154,26 +154,32 @@ class UpdateSchedule:
         return due
 
 
-def make_store(backend: str, ray=None):
-    """The parameter store of ``backend`` (``ray``: the initialised module from ``rlkit.backend.connect``)."""
-    if backend == "local":
-        return LocalParameterStore()
-    from rlkit.backend import ParameterStore
+def open_feeders(
+    backend: str,
+    options,
+    worker_cls: type,
+    remote_args: Callable[[int], tuple],
+    weights: Weights,
+    version: int,
+    name: str,
+    local_group: Callable[[], LocalWorkerGroup],
+):
+    """The group of workers that feeds a learner, the current weights published to it.
 
-    return ParameterStore(ray)
-
-
-def make_group(backend: str, worker_cls: type, worker_args: Callable[[int], tuple], options, store, name: str, ray=None):
-    """``options.num_workers`` workers of ``worker_cls`` (``worker_args(i)`` -> constructor arguments),
-    in this process (``local``: one worker unless ``options`` asks for more) or as Ray actors.
-
-    :raises RlkitError: unknown backend.
+    :param backend: ``local`` (``local_group()``, or a group the caller keeps between calls) or ``ray``
+        (``options.num_workers`` Ray actors of ``worker_cls``, ``remote_args(i)`` their arguments,
+        named ``<name>-<i>``; Ray is joined or started by ``rlkit.backend.connect``).
+    :raises RlkitError: unknown backend, unreachable cluster.
     """
-    if backend == "local":
-        count = getattr(options, "num_workers", 1) if options is not None else 1
-        return LocalWorkerGroup([worker_cls(*worker_args(i)) for i in range(count)], store)
     if backend == "ray":
-        from rlkit.backend import WorkerGroup
+        from rlkit.backend import ParameterStore, WorkerGroup, connect
 
-        return WorkerGroup(ray, worker_cls, worker_args, options, store, name)
-    raise RlkitError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
+        ray = connect(options)
+        store = ParameterStore(ray)
+        store.publish(weights, version)
+        return WorkerGroup(ray, worker_cls, remote_args, options, store, name)
+    if backend != "local":
+        raise RlkitError(f"unknown backend {backend!r}; choose from: {', '.join(BACKENDS)}")
+    group = local_group()
+    group.store.publish(weights, version)
+    return group

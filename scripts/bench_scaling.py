@@ -26,9 +26,9 @@ import torch
 
 from agents import dqn
 from agents.alphazero import make_config
+from agents.alphazero.worker import SelfPlayActor, worker_seed
+from agents.dqn.worker import ActingWorker
 from rlkit.backend import ParameterStore, RayOptions, WorkerGroup, connect
-from rlkit.backend_alphazero import SelfPlayActor, worker_seed
-from rlkit.backend_dqn import ActingActor
 
 
 def _alphazero_point(ray, args, options: RayOptions) -> float:
@@ -57,13 +57,18 @@ def _dqn_point(ray, args, options: RayOptions) -> float:
     cfg = dqn.make_config(
         "dqn", "CartPole-v1", [f"num_envs={args.num_envs}", "vectorization=sync", f"device={args.device}"]
     )
-    probe = ActingActor(cfg, 0, 1, 0, 1)
+    probe = ActingWorker(cfg, 0, 1, 0, 1)
     store = ParameterStore(ray)
     store.publish(probe.network.state_dict(), 0)
     make = lambda i: (cfg, i, options.num_workers, 1000 * (i + 1), options.cpus_per_worker)
-    with WorkerGroup(ray, ActingActor, make, options, store, name=f"bench-dqn-{options.num_workers}") as group:
+    with WorkerGroup(ray, ActingWorker, make, options, store, name=f"bench-dqn-{options.num_workers}") as group:
         return _timed(
-            group, "collect", (args.rollout_steps, False), (8, False), args.rounds, lambda value: value["action"].size
+            group,
+            "collect",
+            (args.rollout_steps, cfg.learning_starts_steps),
+            (8, cfg.learning_starts_steps),
+            args.rounds,
+            lambda value: value["action"].size,
         )
 
 

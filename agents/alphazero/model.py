@@ -1,12 +1,12 @@
 """``AlphaZero``: the object a user holds. ``learn`` / ``save`` / ``load`` / ``predict`` / ``policy`` / ``evaluate``.
 
-    from agents.alphazero import AlphaZero
-    model = AlphaZero("tictactoe", seed=0).learn(20)          # iterations; backend="ray" scales self-play
-    model.save("ttt.pt")
-    game = model.game
-    state = game.from_moves(["b2"])                          # or game.reset(B): any batch of positions
-    move = AlphaZero.load("ttt.pt").predict(state, num_simulations=64)   # long [B]
-    visits, value = model.policy(state)                      # search visit distribution [B, A], value [B]
+from agents.alphazero import AlphaZero
+model = AlphaZero("tictactoe", seed=0).learn(20)          # iterations; backend="ray" scales self-play
+model.save("ttt.pt")
+game = model.game
+state = game.from_moves(["b2"])                          # or game.reset(B): any batch of positions
+move = AlphaZero.load("ttt.pt").predict(state, num_simulations=64)   # long [B]
+visits, value = model.policy(state)                      # search visit distribution [B, A], value [B]
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ from rlkit.errors import RlkitError
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
 from rlkit.runs import Run
-from rlkit.workers import LocalParameterStore, LocalWorkerGroup, make_group, make_store
+from rlkit.workers import LocalParameterStore, LocalWorkerGroup, open_feeders
 
 from .config import AlphaZeroConfig, check_config
 from .evaluate import CheckpointEvaluator, plot_elo_table
@@ -116,20 +116,14 @@ class Trainer:
         """Train until ``total_iterations`` (or until ``callback`` returns False); returns the last
         logged metrics (plus ``backend/games_worker<i>`` on Ray)."""
         cfg, counters = self.cfg, self.counters
+        group = open_feeders(
+            backend, options, SelfPlayActor, lambda i: (cfg, worker_seed(cfg, i), i, options.cpus_per_worker),
+            *self.published, f"rlkit-{run.path.name}", lambda: workers or self.local_workers(),
+        )  # fmt: skip
+        store = group.store
+        per_request = cfg.games_per_iteration
         if backend == "ray":
-            from rlkit.backend import connect
-
-            ray = connect(options)
-            store = make_store("ray", ray)
-            group = make_group(
-                "ray", SelfPlayActor, lambda i: (cfg, worker_seed(cfg, i), i, options.cpus_per_worker),
-                options, store, f"rlkit-{run.path.name}", ray,
-            )  # fmt: skip
             per_request = options.games_per_request or math.ceil(cfg.games_per_iteration / options.num_workers)
-        else:
-            group = workers or self.local_workers()
-            store, per_request = group.store, cfg.games_per_iteration
-        store.publish(self.published[0], self.published[1])
         budget = total_iterations * cfg.games_per_iteration
         in_flight = 0
 

@@ -1,10 +1,10 @@
 """``DQN``: the object a user holds. ``learn`` / ``save`` / ``load`` / ``predict`` / ``evaluate``.
 
-    from agents.dqn import DQN
-    model = DQN("CartPole-v1", preset="rainbow", lr=1e-4, seed=0)
-    model.learn(50_000)                       # backend="ray", num_workers=8 scales the acting out
-    model.save("cartpole.pt")
-    action = DQN.load("cartpole.pt").predict(obs)   # numpy or torch, one observation or a batch
+from agents.dqn import DQN
+model = DQN("CartPole-v1", preset="rainbow", lr=1e-4, seed=0)
+model.learn(50_000)                       # backend="ray", num_workers=8 scales the acting out
+model.save("cartpole.pt")
+action = DQN.load("cartpole.pt").predict(obs)   # numpy or torch, one observation or a batch
 """
 
 from __future__ import annotations
@@ -129,7 +129,9 @@ class DQN(Agent):
         if single:
             x = x.unsqueeze(0)
         if tuple(x.shape[1:]) != shape:
-            raise RlkitError(f"observation shape {tuple(obs.shape)} does not match the env's {shape} (or a batch of it)")
+            raise RlkitError(
+                f"observation shape {tuple(obs.shape)} does not match the env's {shape} (or a batch of it)"
+            )
         device = next(network.parameters()).device
         x = x.to(device)
         nets.set_noise(network, not deterministic)

@@ -38,7 +38,7 @@ from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
 from rlkit.replay import ReplayBuffer
 from rlkit.runs import Run, seed_everything
-from rlkit.workers import LocalParameterStore, LocalWorkerGroup, UpdateSchedule, make_group, make_store
+from rlkit.workers import LocalParameterStore, LocalWorkerGroup, UpdateSchedule, open_feeders
 
 __all__ = ["SHOW", "Trainer", "make_replay", "train"]
 
@@ -151,19 +151,12 @@ class Trainer:
             ``wall_s``, ``steps_per_s`` and, on Ray, ``backend/steps_worker<i>``.
         """
         cfg, N = self.cfg, self.cfg.num_envs
-        ray = None
-        if backend == "ray":
-            from rlkit.backend import connect
-
-            ray = connect(options)
         rollout_steps = options.rollout_steps if backend == "ray" else 1
-        if backend == "ray":
-            store = make_store("ray", ray)
-            store.publish(self.weights, self.learner.num_updates)
-            group = make_group("ray", ActingWorker, self._worker_args(options), options, store, f"rlkit-{run.path.name}", ray)
-        else:
-            group = workers or self.local_workers()
-            store = group.store
+        group = open_feeders(
+            backend, options, ActingWorker, self._worker_args(options), self.weights, self.learner.num_updates,
+            f"rlkit-{run.path.name}", lambda: workers or self.local_workers(),
+        )  # fmt: skip
+        store = group.store
         in_flight = 0
         steps_per_worker = [0] * self.num_workers
         lags: list[int] = []
@@ -258,6 +251,7 @@ class Trainer:
         return LocalWorkerGroup([worker], LocalParameterStore())
 
     def _worker_args(self, options):
+        """Constructor arguments of Ray worker ``i`` (its own network copy, torch threads = its CPUs)."""
         return lambda i: (self.cfg, i, options.num_workers, worker_seed(self.cfg, i), options.cpus_per_worker)
 
     def _add_row(self, worker: int, chunk: dict[str, Any], t: int, window: _Window) -> None:
@@ -361,4 +355,3 @@ def train(
         check_checkpoint(state, cfg, path)
         trainer.set_state(state)
     return trainer.run(run, cfg.total_steps, backend, options, callback, progress)
-

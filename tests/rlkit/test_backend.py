@@ -13,12 +13,15 @@ from contextlib import contextmanager
 
 import pytest
 
-from rlkit.backend import Done, ParameterStore, RayOptions, UpdateSchedule, WorkerGroup, train_with_ray
+from agents.alphazero import train as az_train
+from agents.dqn import train as dqn_train
+from rlkit.backend import ParameterStore, RayOptions, WorkerGroup
 from rlkit.checkpoints import load_checkpoint
 from rlkit.config import to_dict
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
 from rlkit.runs import Run
+from rlkit.workers import Done, UpdateSchedule, open_feeders
 
 
 class CountingWorker:
@@ -80,9 +83,9 @@ def test_options_are_checked():
         RayOptions(max_in_flight=3).check()
 
 
-def test_unknown_agent_is_named_with_the_choices(tmp_path):
-    with pytest.raises(RlkitError, match="unknown agent 'ppo'.*dqn, alphazero"):
-        train_with_ray("ppo", None, Run.create(tmp_path, "x"), options=RayOptions())
+def test_unknown_backend_is_named_with_the_choices():
+    with pytest.raises(RlkitError, match="unknown backend 'mpi'; choose from: local, ray"):
+        open_feeders("mpi", None, CountingWorker, lambda i: (i,), {}, 0, "x", lambda: None)
 
 
 @pytest.mark.ray
@@ -204,15 +207,15 @@ OPTIONS = RayOptions(num_workers=2, cpus_per_worker=1.0, rollout_steps=16)
 
 @pytest.mark.ray
 def test_alphazero_ray_uses_both_workers_and_matches_local_updates(tmp_path):
-    from agents.alphazero import train
-
     cfg = _az_config(iterations=3)
-    summary = train_with_ray("alphazero", cfg, Run.create(tmp_path, "az-ray", to_dict(cfg)), options=OPTIONS)
+    summary = az_train(
+        cfg, Run.create(tmp_path, "az-ray", to_dict(cfg)), backend="ray", options=OPTIONS, progress=False
+    )
     # One iteration's 8 games go out as one request of 4 to each worker once both are up.
     assert summary["backend/games_worker0"] >= 4 and summary["backend/games_worker1"] >= 4
     assert summary["counters/games"] >= 24 and summary["backend/workers"] == 2
     local = Run.create(tmp_path, "az-local", to_dict(cfg))
-    train(cfg, local, progress=False)
+    az_train(cfg, local, progress=False)
     assert summary["counters/updates"] == _latest_checkpoint(local)["counters"]["updates"] == 3 * 3
     lags = [r["backend/weight_lag"] for r in read_metrics(tmp_path / "az-ray")]
     assert len(lags) == 3 and all(0 <= lag <= 2 for lag in lags)
@@ -223,13 +226,13 @@ def test_alphazero_survives_a_killed_worker_and_resumes(tmp_path, ray_session):
     cfg = _az_config(iterations=2)
     run = Run.create(tmp_path, "az-kill", to_dict(cfg))
     with _kill_when_started(ray_session, "rlkit-az-kill-1") as killed:
-        summary = train_with_ray("alphazero", cfg, run, options=OPTIONS)
+        summary = az_train(cfg, run, backend="ray", options=OPTIONS, progress=False)
     assert killed.is_set() and summary["backend/restarts"] >= 1
     assert summary["counters/iteration"] == 2 and summary["counters/updates"] == 2 * 3
     games_before = _latest_checkpoint(run)["counters"]["games"]
 
     longer = _az_config(iterations=3)
-    resumed = train_with_ray("alphazero", longer, run, resume=True, options=OPTIONS)
+    resumed = az_train(longer, run, resume=True, backend="ray", options=OPTIONS, progress=False)
     records = read_metrics(run.path)
     assert [r["step"] for r in records] == [1, 2, 3]  # the resumed run logs iteration 3 only
     assert resumed["counters/updates"] == 3 * 3 and resumed["counters/games"] >= games_before + 8
@@ -237,15 +240,13 @@ def test_alphazero_survives_a_killed_worker_and_resumes(tmp_path, ray_session):
 
 @pytest.mark.ray
 def test_dqn_ray_uses_both_workers_and_matches_local_updates(tmp_path):
-    from agents import dqn
-
     cfg = _dqn_config(total_steps=600)
-    summary = train_with_ray("dqn", cfg, Run.create(tmp_path, "dqn-ray", to_dict(cfg)), options=OPTIONS)
+    summary = dqn_train(cfg, Run.create(tmp_path, "dqn-ray", to_dict(cfg)), backend="ray", options=OPTIONS)
     # Each worker's first request (16 vector steps of 2 envs) goes out once both are up.
     assert summary["backend/steps_worker0"] >= 32 and summary["backend/steps_worker1"] >= 32
     assert summary["steps"] == 600
     local = Run.create(tmp_path, "dqn-local", to_dict(cfg))
-    dqn.train(cfg, local)
+    dqn_train(cfg, local)
     # 600 - 200 warm-up steps + the row that reaches 200, at 2 envs per row and one update per 4 steps
     assert summary["updates"] == _latest_checkpoint(local)["learner"]["num_updates"] == 100
 
@@ -255,12 +256,34 @@ def test_dqn_survives_a_killed_worker_and_resumes(tmp_path, ray_session):
     cfg = _dqn_config(total_steps=400)
     run = Run.create(tmp_path, "dqn-kill", to_dict(cfg))
     with _kill_when_started(ray_session, "rlkit-dqn-kill-0") as killed:
-        summary = train_with_ray("dqn", cfg, run, options=OPTIONS)
+        summary = dqn_train(cfg, run, backend="ray", options=OPTIONS)
     assert killed.is_set() and summary["steps"] == 400 and summary["updates"] == 50
     assert read_metrics(run.path)[-1]["backend/restarts"] >= 1
     assert _latest_checkpoint(run)["step"] == 400
 
-    resumed = train_with_ray("dqn", _dqn_config(total_steps=600), run, resume=True, options=OPTIONS)
+    resumed = dqn_train(_dqn_config(total_steps=600), run, resume=True, backend="ray", options=OPTIONS)
     # the replay came back with the checkpoint, so learning resumes at once: as if never stopped
     assert resumed["steps"] == 600 and resumed["updates"] == 100
     assert min(r["step"] for r in read_metrics(run.path)[-2:]) > 400
+
+
+@pytest.mark.ray
+def test_one_worker_on_ray_matches_local_and_checkpoints_interchange(tmp_path, ray_session):
+    """The same seeded config, local and on Ray with one worker: equal counters and updates, and each
+    backend continues the other's run (the agent API, as a user calls it)."""
+    from agents.alphazero import AlphaZero
+    from agents.dqn import DQN
+
+    cfg = _dqn_config(total_steps=400)
+    on_ray = DQN(config=cfg, runs_dir=str(tmp_path / "ray"))
+    on_ray.learn(400, backend="ray", num_workers=1, rollout_steps=16, progress=False)
+    local = DQN(config=cfg, runs_dir=str(tmp_path / "local")).learn(400, progress=False)
+    assert on_ray.last_summary["steps"] == local.last_summary["steps"] == 400
+    assert on_ray.last_summary["updates"] == local.last_summary["updates"] == 50
+    resumed = DQN.load(on_ray.run.path).learn(200, progress=False)  # a Ray run continued locally
+    assert resumed.num_done == 600 and resumed.last_summary["updates"] == 100
+
+    az = AlphaZero(config=_az_config(iterations=2), runs_dir=str(tmp_path / "az")).learn(1, progress=False)
+    az_again = AlphaZero.load(az.run.path).learn(1, backend="ray", num_workers=1, progress=False)  # local -> Ray
+    assert az_again.last_summary["counters/iteration"] == 2 and az_again.last_summary["counters/updates"] == 2 * 3
+    assert _latest_checkpoint(az_again.run)["counters"]["games"] == 16

@@ -42,7 +42,12 @@ def test_every_subcommand_has_help(words, capsys):
         (["arena", "perfect", "random", "--game", "connect4"], "'perfect' only plays tictactoe"),
         (["arena", "minimax", "random", "--game", "tictactoe"], "unknown player 'minimax'"),
         (["eval", "dqn", "no/such/run"], "does not exist"),
-        (["train", "dqn", "--resume", "no/such/run"], "not a run directory"),
+        (["train", "dqn", "--resume", "no/such/run"], "does not exist"),
+        (["train", "dqn", "--steps", "nan"], "--steps must be a whole number >= 1"),
+        (["train", "dqn", "--steps", "inf"], "--steps must be a whole number >= 1"),
+        (["train", "alphazero", "--steps", "-5"], "--steps must be a whole number >= 1"),
+        (["train", "dqn", "--device", "tpu"], "'tpu' is not valid; choose from: auto, cpu, cuda"),
+        (["train", "dqn", "--set", "noequals"], "must look like key=value"),
     ],
 )
 def test_user_errors_print_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
@@ -51,6 +56,7 @@ def test_user_errors_print_one_line_and_exit_2(argv, message, capsys, tmp_path, 
     err = capsys.readouterr().err.strip()
     assert err.startswith("rlkit: error:") and "\n" not in err and "Traceback" not in err
     assert message in err
+    assert not (tmp_path / "runs").exists()  # a refused start leaves nothing behind
 
 
 def test_console_script_reports_errors_without_traceback(tmp_path):
