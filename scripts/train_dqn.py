@@ -13,8 +13,6 @@ import argparse
 import json
 
 from agents import dqn
-from rlkit.config import to_dict
-from rlkit.runs import Run
 
 
 def main() -> None:
@@ -34,11 +32,11 @@ def main() -> None:
     if args.pretrain:
         torso = dqn.pretrain(args.env, f"{args.runs}/{run_name}-{args.pretrain}.pt", kind=args.pretrain, seed=args.seed)
         overrides.append(f"pretrained_torso={torso['path']}")
-    cfg = dqn.make_config(args.preset, args.env, overrides)
-    run = Run.create(args.runs, run_name, to_dict(cfg))
-    summary = dqn.train(cfg, run)
-    evaluation = dqn.evaluate(run.path, episodes=20, seed=args.seed + 1)
-    result = {"run": str(run.path), "train": summary, "eval": evaluation}
+    model = dqn.DQN(config=dqn.make_config(args.preset, args.env, overrides), runs_dir=args.runs)
+    model.run_name = run_name
+    model.learn(args.steps)
+    evaluation = model.evaluate(episodes=20, seed=args.seed + 1)
+    result = {"run": str(model.run.path), "train": model.last_summary, "eval": evaluation}
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 
 
