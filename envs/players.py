@@ -273,6 +273,8 @@ def _parse_spec(spec: str, game_name: str | None) -> tuple[str, int | None]:
         )
     if arg and not (name == "alphabeta" and arg.isdigit()):
         raise RlkitError(f"player {spec!r}: only alphabeta takes an argument, a whole-number depth (e.g. alphabeta:4)")
+    if arg and int(arg) < 1:
+        raise RlkitError(f"player {spec!r}: the alpha-beta depth must be >= 1 (e.g. alphabeta:4)")
     only = REFERENCE_PLAYERS[name]
     if game_name is not None and only not in (None, game_name):
         raise RlkitError(f"player {name!r} only plays {only}, not {game_name}")
@@ -298,7 +300,7 @@ def reference_player(spec: str, seed: int = 0, game_name: str | None = None) -> 
     if name == "one_ply":
         return OnePlyPlayer(seed)
     if name == "alphabeta":
-        return AlphaBetaPlayer(depth=depth or 4, seed=seed)
+        return AlphaBetaPlayer(depth=4 if depth is None else depth, seed=seed)
     if name == "perfect":
         return PerfectTicTacToePlayer(seed)
     from .connect4_solver import Connect4SolverPlayer  # numba-compiled search: imported only when asked for

@@ -138,6 +138,7 @@ class Agent(ABC):
             self.run = Run.create(self.runs_dir, self.run_name or self._run_name(), to_dict(self.config))
         else:
             remove_partial_writes(self.run.checkpoints_dir)
+            self.run.drop_metrics_after(self.num_done)
             self.run.save_config(to_dict(self.config))
         return self.run
 

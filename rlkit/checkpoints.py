@@ -144,8 +144,9 @@ def check_agent(state: dict[str, Any], agent: str, path: str | os.PathLike) -> N
     found = state["agent"]
     if found != agent:
         what = "run" if Path(path).is_dir() else "checkpoint"
+        article = "an" if AGENT_NAMES[found][0] in "AEIOU" else "a"
         raise RlkitError(
-            f"{str(path)!r} is a {AGENT_NAMES[found]} {what}, not {AGENT_NAMES[agent]}; "
+            f"{str(path)!r} is {article} {AGENT_NAMES[found]} {what}, not {AGENT_NAMES[agent]}; "
             f"use it with `rlkit ... {found}` or agents.{found}"
         )
 

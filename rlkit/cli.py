@@ -316,6 +316,7 @@ def _train_alphazero(args: argparse.Namespace) -> int:
 def _eval_dqn(args: argparse.Namespace) -> int:
     from agents.dqn import DQN
 
+    _at_least(args.episodes, 1, "--episodes")
     result = DQN.load(args.checkpoint).evaluate(episodes=args.episodes, seed=args.seed, video_dir=args.video)
     if args.json:
         print(json.dumps(result, default=str))
@@ -328,6 +329,7 @@ def _eval_dqn(args: argparse.Namespace) -> int:
 def _eval_alphazero(args: argparse.Namespace) -> int:
     from agents.alphazero import AlphaZero
 
+    _at_least(args.sims, 1, "--sims")
     opponents = args.opponents.split(",") if args.opponents else None
     agent = AlphaZero.load(args.checkpoint)
     result = {"checkpoint": args.checkpoint, **agent.evaluate(opponents, games=args.games, num_simulations=args.sims)}
@@ -335,9 +337,15 @@ def _eval_alphazero(args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least(value: int | None, low: int, flag: str) -> None:
+    if value is not None and value < low:
+        raise RlkitError(f"{flag} must be >= {low}, got {value}")
+
+
 def _play(args: argparse.Namespace) -> int:
     from agents.alphazero import play
 
+    _at_least(args.sims, 1, "--sims")
     opponent = _checkpoint_path(args.checkpoint) if args.checkpoint else args.opponent
     play(args.game, opponent, human_color=0 if args.color == "first" else 1, sims=args.sims)
     return 0
@@ -346,6 +354,8 @@ def _play(args: argparse.Namespace) -> int:
 def _arena(args: argparse.Namespace) -> int:
     from agents.alphazero import arena
 
+    _at_least(args.sims, 1, "--sims")
+    _at_least(args.games, 2, "--games")
     players = [_checkpoint_path(p) if os.path.isdir(p) else p for p in (args.player_a, args.player_b)]
     result = arena(args.game, *players, num_openings=max(1, args.games // 2), num_simulations=args.sims, seed=args.seed)
     elo, low, high = result.elo()

@@ -65,9 +65,12 @@ class Run:
             raise RlkitError(
                 f"run directory {str(run.path)!r} already exists; pass --resume to continue it or choose another name"
             )
-        for folder in (run.path, run.checkpoints_dir, run.plots_dir):
-            folder.mkdir(parents=True, exist_ok=True)
-        run.save_config(config or {})
+        try:
+            for folder in (run.path, run.checkpoints_dir, run.plots_dir):
+                folder.mkdir(parents=True, exist_ok=True)
+            run.save_config(config or {})
+        except OSError as err:  # a read-only folder, a regular file where the runs folder should be, ...
+            raise RlkitError(f"cannot create run directory {str(run.path)!r}: {err.strerror or err}") from None
         return run
 
     @classmethod
@@ -80,6 +83,26 @@ class Run:
         if not run.config_path.is_file():
             raise RlkitError(f"{str(path)!r} is not a run directory (no config.json there)")
         return run
+
+    def drop_metrics_after(self, step: int) -> int:
+        """Remove metrics.jsonl lines logged after ``step`` (a resume from that step logs them again,
+        so each step appears once); returns how many were dropped."""
+        if not self.metrics_path.is_file():
+            return 0
+        kept, dropped = [], 0
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                later = json.loads(line).get("step", 0) > step
+            except json.JSONDecodeError:  # a line cut short by a kill
+                later = True
+            dropped += later
+            if not later:
+                kept.append(line)
+        if dropped:
+            tmp = self.metrics_path.with_suffix(".jsonl.tmp")
+            tmp.write_text("".join(line + "\n" for line in kept))
+            os.replace(tmp, self.metrics_path)
+        return dropped
 
     def save_config(self, config: dict) -> None:
         tmp = self.config_path.with_suffix(".json.tmp")

@@ -177,6 +177,12 @@ def check_config(cfg: AlphaZeroConfig) -> None:
     for name in positive:
         if getattr(cfg, name) < 1:
             raise RlkitError(f"config key {name!r} must be >= 1, got {getattr(cfg, name)}")
+    if cfg.seed < 0 or cfg.iterations < 1:
+        raise RlkitError(f"seed must be >= 0 and iterations >= 1, got seed={cfg.seed}, iterations={cfg.iterations}")
+    if not cfg.lr > 0:
+        raise RlkitError(f"config key 'lr' must be > 0, got {cfg.lr}")
+    if not 0.0 <= cfg.dirichlet_fraction <= 1.0:
+        raise RlkitError(f"config key 'dirichlet_fraction' must lie in [0, 1], got {cfg.dirichlet_fraction}")
     for opponent in cfg.eval_opponents:
         try:
             check_reference_player(opponent, cfg.game)

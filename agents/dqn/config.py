@@ -303,6 +303,11 @@ def check_config(cfg: DQNConfig) -> None:
         raise RlkitError(f"lr must be > 0 and eval_episodes >= 1, got lr={cfg.lr}, eval_episodes={cfg.eval_episodes}")
     if not 0.0 <= cfg.gamma <= 1.0:
         raise RlkitError(f"gamma must lie in [0, 1], got {cfg.gamma}")
+    for name in ("eps_start", "eps_end", "eval_epsilon", "per_alpha", "per_beta0"):
+        if not 0.0 <= getattr(cfg, name) <= 1.0:
+            raise RlkitError(f"{name} must lie in [0, 1], got {getattr(cfg, name)}")
+    if cfg.seed < 0:
+        raise RlkitError(f"seed must be >= 0 (Gymnasium and NumPy seeds are unsigned), got {cfg.seed}")
     if not 0.0 < cfg.target_tau <= 1.0:
         raise RlkitError(f"target_tau must lie in (0, 1], got {cfg.target_tau}")
     if cfg.num_atoms > 1 and not cfg.v_min < cfg.v_max:

@@ -34,6 +34,7 @@ from rlkit.callbacks import Callback, wants_to_stop
 from rlkit.checkpoints import get_rng_state, read_checkpoint, set_rng_state, stamp
 from rlkit.config import to_dict
 from rlkit.devices import resolve_device
+from rlkit.errors import RlkitError
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
 from rlkit.replay import ReplayBuffer
@@ -111,8 +112,14 @@ class Trainer:
         return stamp("dqn", state)
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Continue from a checkpoint of the same architecture (local or Ray: the formats are the same)."""
-        self.learner.load_state_dict(state["learner"])
+        """Continue from a checkpoint of the same architecture (local or Ray: the formats are the same).
+
+        :raises RlkitError: weights that do not fit this config's network.
+        """
+        try:
+            self.learner.load_state_dict(state["learner"])
+        except (RuntimeError, ValueError, KeyError):
+            raise RlkitError("the checkpoint's weights do not fit the network its config describes") from None
         self.step, self.episodes = int(state["step"]), int(state["episodes"])
         self.schedule = UpdateSchedule(1, self.cfg.train_every_steps, owed=float(state["updates_due"]))
         self.returns.extend(state["returns"])

@@ -199,6 +199,8 @@ class BoardGame(abc.ABC):
         action. Search code that only picks legal actions may pass `validate=False` to skip
         the host synchronisation the check costs.
         """
+        if isinstance(actions, torch.Tensor) and (actions.is_floating_point() or actions.is_complex()):
+            raise RlkitError(f"{self.name}: actions must be whole numbers (a long tensor), got dtype {actions.dtype}")
         actions = torch.as_tensor(actions, dtype=torch.long, device=self.device).reshape(-1)
         if actions.shape[0] != state.batch_size:
             raise RlkitError(f"{self.name}: got {actions.shape[0]} actions for a batch of {state.batch_size} games")
