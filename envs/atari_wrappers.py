@@ -17,6 +17,7 @@ FIRE is pressed again after each lost life.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import gymnasium as gym
@@ -163,16 +164,19 @@ class EpisodeStatistics(gym.Wrapper):
     Placed below any life-loss signal and reward clipping, it sees whole games and real rewards. On the
     step that ends an episode the info gains `episode_return` (float, sum of rewards), `episode_length`
     (int, steps of this wrapper's env) and `episode_terminated` / `episode_truncated` (bool, kept apart:
-    a time limit is not a game over).
+    a time limit is not a game over), and Gymnasium's own `RecordEpisodeStatistics` entry
+    `episode = {"r": return, "l": length, "t": seconds since the episode began}`, which vector envs
+    merge into `infos["episode"]["r"]` etc. with the mask `infos["_episode"]` (what SB3/CleanRL code reads).
     """
 
     def __init__(self, env: gym.Env):
         super().__init__(env)
         self._return = 0.0
         self._length = 0
+        self._start = time.perf_counter()
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        self._return, self._length = 0.0, 0
+        self._return, self._length, self._start = 0.0, 0, time.perf_counter()
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action):
@@ -186,6 +190,11 @@ class EpisodeStatistics(gym.Wrapper):
                 "episode_length": self._length,
                 "episode_terminated": bool(terminated),
                 "episode_truncated": bool(truncated),
+                "episode": {
+                    "r": self._return,
+                    "l": self._length,
+                    "t": round(time.perf_counter() - self._start, 6),
+                },
             }
         return obs, reward, terminated, truncated, info
 

@@ -5,7 +5,14 @@
     obs, infos = env.reset()                  # the env is seeded: sub-env i draws from seed + i
     obs, reward, terminated, truncated, infos = env.step(actions)      # actions: int64 [N]
 
-Any registered Gymnasium id works without a preset; Atari ids (`ALE/<Game>-v5`) also take a preset,
+Any Gymnasium id works without a preset: a registered one, `module:EnvId` (imports `module` first, which
+registers the id: Gymnasium's own syntax for custom envs), `MinAtar/<Game>-v1` (imports the optional `minatar`
+package, `pip install 'rlkit[minatar]'`; `full_action_space=True` plays all 6 actions instead of the game's
+minimal set, as the MinAtar paper did). Observations of every kind come out as one array per env
+(`envs.observations`: bool planes / one-hot codes, uint8 pixels or float32; images channels first; Discrete,
+Tuple and Dict spaces flattened). A render mode is set only when asked (`render_mode="rgb_array"` for videos).
+A missing optional dependency (box2d, minatar, ale-py) is one `RlkitError` line naming what to pip install.
+Atari ids (`ALE/<Game>-v5`) also take a preset,
 an exact preprocessing protocol (keyword arguments named like `AtariProtocol` fields override it,
 the rest go to `gymnasium.make`, e.g. `full_action_space=True`, `mode=`):
 
@@ -42,6 +49,8 @@ and every reset, each an array of shape [N]:
     infos["episode_length"]      int64   its length in agent steps (0 where not done)
     infos["episode_terminated"]  bool    it ended by game over / the env's terminal state
     infos["episode_truncated"]   bool    it ended by a time limit (Atari: 108,000 frames)
+The same episodes also appear in Gymnasium's own `RecordEpisodeStatistics` layout, where one ended:
+`infos["episode"]["r"]`, `["l"]`, `["t"]` (return, length, seconds) with the mask `infos["_episode"]`.
 Each real episode is reported exactly once, at the step whose `terminated | truncated` ends it; a
 life loss (`terminated` with `episode_done` False) is never reported as an episode. No-op start frames
 are not counted in the length (agent steps only); FIRE-on-reset steps are, and their rewards are part
@@ -56,6 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 import os
 from functools import partial
 from typing import Any
@@ -74,12 +84,15 @@ from envs.atari_wrappers import (
     ResizeFrame,
     needs_fire,
 )
+from envs.observations import adapt_observations
 from envs.vector_wrappers import EpisodeKeys, LeanSyncVectorEnv, NativeAtariProtocol
 from rlkit.errors import RlkitError
 
-__all__ = ["PRESETS", "VECTORIZATIONS", "AtariProtocol", "choose_vectorization", "is_atari", "make"]
+__all__ = ["PRESETS", "VECTORIZATIONS", "AtariProtocol", "choose_vectorization", "frame_stack", "is_atari", "make"]
 
 ATARI_ENTRY_POINT = "ale_py.env:AtariEnv"
+# entry-point substring -> the pip requirement that provides what `gymnasium.make` found missing
+EXTRAS = {"box2d": "'rlkit[box2d]' (gymnasium[box2d])", "minatar": "'rlkit[minatar]'", "ale_py": "ale-py"}
 VECTORIZATIONS = ("auto", "sync", "async", "native")
 # AtariEnv arguments a preset sets, and the AtariProtocol field that overrides each
 PRESET_FIELD_FOR = {
@@ -125,7 +138,7 @@ PRESETS: dict[str, AtariProtocol] = {
 
 def is_atari(env_id: str) -> bool:
     """Whether `env_id` is an ALE game (ale-py's ids are registered first if the id is not known yet)."""
-    if env_id not in gym.registry:
+    if env_id not in gym.registry and ":" not in env_id and not env_id.startswith("MinAtar/"):
         _register_ale()
     spec = gym.registry.get(env_id)
     return spec is not None and spec.entry_point == ATARI_ENTRY_POINT
@@ -153,7 +166,7 @@ def make(
         raise RlkitError(f"num_envs must be at least 1, got {num_envs}")
     if vectorization not in VECTORIZATIONS:
         raise RlkitError(f"unknown vectorization {vectorization!r}; choose from: {', '.join(VECTORIZATIONS)}")
-    _check_registered(env_id)
+    _ensure_registered(env_id)
     protocol, gym_kwargs = _resolve_protocol(env_id, preset, kwargs)
     mode = choose_vectorization(vectorization, num_envs, protocol)
     if mode == "native":
@@ -164,27 +177,74 @@ def make(
             env = EpisodeKeys(LeanSyncVectorEnv(env_fns))
         else:
             env = EpisodeKeys(AsyncVectorEnv(env_fns, autoreset_mode=AutoresetMode.NEXT_STEP))
+    env.metadata = {**env.metadata, "frame_stack": protocol.frame_stack if protocol is not None else 1}
     env.reset(seed=seed)
     env.action_space.seed(seed)
     return env
 
 
+def frame_stack(env: VectorEnv) -> int:
+    """k where the observations of an env from `make` are stacks of its last k frames (Atari presets), else 1.
+
+    Replay stores each frame of a stack once (`rlkit.replay.ReplayBuffer(frame_stack=k)`); the channels of
+    other images (MinAtar's object planes) are not a frame stack.
+    """
+    return int(env.metadata.get("frame_stack", 1))
+
+
 def _register_ale() -> None:
     # ale-py registers its ~100 ids on import; done only when an Atari id (or a bad id) is asked for.
-    import ale_py
-
+    try:
+        import ale_py
+    except ImportError:
+        raise RlkitError("Atari ids need ale-py: pip install ale-py (it ships the ROMs)") from None
     gym.register_envs(ale_py)
 
 
-def _check_registered(env_id: str) -> None:
+def _register_minatar() -> None:
+    try:
+        import minatar.gym as minatar_gym
+    except ImportError:
+        raise RlkitError("MinAtar ids need the minatar package: pip install 'rlkit[minatar]'") from None
+    if "MinAtar/Breakout-v1" not in gym.registry:  # minatar 1.0.15 registers its ids only when asked
+        minatar_gym.register_envs()
+
+
+def _ensure_registered(env_id: str) -> None:
+    """Register the id's package if needed (`module:EnvId` imports `module`, `MinAtar/` ids minatar, else ale-py).
+
+    :raises RlkitError: the module or package is missing, or the id is unknown (with close matches).
+    """
+    if ":" in env_id:
+        module, env_id = env_id.split(":", 1)
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise RlkitError(f"cannot import {module!r} for environment id {module}:{env_id}: {error}") from None
     if env_id in gym.registry:
         return
-    _register_ale()
+    if env_id.startswith("MinAtar/"):
+        _register_minatar()
+    else:
+        _register_ale()
     if env_id in gym.registry:
         return
     close = difflib.get_close_matches(env_id, list(gym.registry), n=5, cutoff=0.6)
     hint = f"; did you mean: {', '.join(close)}?" if close else "; see gymnasium.pprint_registry() for all ids"
     raise RlkitError(f"unknown environment id {env_id!r}{hint}")
+
+
+def _gym_make(env_id: str, **kwargs: Any) -> gym.Env:
+    """`gymnasium.make`, with a missing optional dependency as one `RlkitError` line naming the pip extra."""
+    try:
+        return gym.make(env_id, **kwargs)
+    except gym.error.DependencyNotInstalled as error:
+        name = env_id.split(":")[-1]
+        spec = gym.registry.get(name)
+        entry = str(spec.entry_point) if spec is not None else ""
+        extra = next((extra for key, extra in EXTRAS.items() if key in entry), None)
+        hint = f"pip install {extra}" if extra else str(error).strip().splitlines()[0]
+        raise RlkitError(f"{env_id} needs a package that is not installed: {hint}") from None
 
 
 def _resolve_protocol(env_id: str, preset: str | None, kwargs: dict[str, Any]) -> tuple[AtariProtocol | None, dict]:
@@ -212,10 +272,12 @@ def _resolve_protocol(env_id: str, preset: str | None, kwargs: dict[str, Any]) -
 
 def _make_single(env_id: str, protocol: AtariProtocol | None, gym_kwargs: dict[str, Any]) -> gym.Env:
     """One sub-environment: the registered env, or an ALE game wrapped as `protocol` says."""
-    gym_kwargs = {"render_mode": "rgb_array", **gym_kwargs}
-    _check_registered(env_id)  # an async worker started by spawn begins with an empty registry
+    _ensure_registered(env_id)  # an async worker started by spawn begins with an empty registry
     if protocol is None:
-        return EpisodeStatistics(gym.make(env_id, **gym_kwargs))
+        if env_id.startswith("MinAtar/") and "full_action_space" in gym_kwargs:
+            gym_kwargs = dict(gym_kwargs)
+            gym_kwargs["use_minimal_action_set"] = not gym_kwargs.pop("full_action_space")
+        return EpisodeStatistics(adapt_observations(_gym_make(env_id, **gym_kwargs)))
     # .unwrapped: the frame-skip wrapper drives the emulator directly, so the checker wrappers only cost time
     env = gym.make(
         env_id,

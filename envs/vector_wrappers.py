@@ -1,6 +1,7 @@
 """Vector-env wrappers that give every env from `envs.make` the same episode-statistics infos.
 
-The keys and their meaning are documented in `envs.gym_envs`. Sync and async envs compute the
+The keys and their meaning are documented in `envs.gym_envs`; Gymnasium's own `infos["episode"]` /
+`infos["_episode"]` (from `RecordEpisodeStatistics`) come along wherever an episode ended. Sync and async envs compute the
 statistics per sub-env (`envs.atari_wrappers.EpisodeStatistics`) and `EpisodeKeys` only fixes the
 info layout; ale-py's native vector env runs its preprocessing in C++, so `NativeAtariProtocol`
 derives life losses, clipped rewards and real-game statistics from its raw rewards and lives.
@@ -8,6 +9,7 @@ derives life losses, clipped rewards and real-game statistics from its raw rewar
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -105,12 +107,14 @@ class NativeAtariProtocol(VectorWrapper):
         self._return = np.zeros(n, dtype=np.float64)
         self._length = np.zeros(n, dtype=np.int64)
         self._restarting = np.zeros(n, dtype=np.bool_)  # finished last step: this step resets them
+        self._start = np.full(n, time.perf_counter())
 
     def reset(self, *, seed: int | np.ndarray | None = None, options: dict[str, Any] | None = None):
         obs, infos = self.env.reset(seed=seed, options=options)
         mask = (options or {}).get("reset_mask", np.ones(self.num_envs, dtype=np.bool_))
         self._lives[mask] = infos["lives"][mask]
         self._return[mask], self._length[mask], self._restarting[mask] = 0.0, 0, False
+        self._start[mask] = time.perf_counter()
         return obs, with_episode_keys(infos, self.num_envs)
 
     def step(self, actions: np.ndarray):
@@ -128,6 +132,13 @@ class NativeAtariProtocol(VectorWrapper):
         infos["episode_length"] = np.where(done, self._length, 0)
         infos["episode_terminated"] = terminated.copy()
         infos["episode_truncated"] = truncated.copy()
+        now = time.perf_counter()
+        if done.any():  # Gymnasium's RecordEpisodeStatistics layout, as sync/async envs merge it
+            seconds = np.where(done, np.round(now - self._start, 6), 0.0)
+            infos["episode"] = {"r": infos["episode_return"], "l": infos["episode_length"], "t": seconds}
+            infos["episode"].update({"_r": done, "_l": done, "_t": done})
+            infos["_episode"] = done
+        self._start = np.where(done, now, self._start)
         if self.life_loss:
             terminated = terminated | life_lost
         if self.clip_rewards:

@@ -23,11 +23,16 @@ __all__ = ["Actor", "linear_schedule", "make_env"]
 def make_env(cfg: DQNConfig, num_envs: int, seed: int, vectorization: str | None = None, **gym_kwargs: Any):
     """The vector env of ``cfg`` (Atari presets resolved); ``gym_kwargs`` go to ``gymnasium.make``.
 
-    :raises RlkitError: unknown env id.
+    Observations come as ``envs.make`` adapts them (bool / uint8 / float32 arrays, images channels first);
+    pass ``render_mode="rgb_array"`` only to record videos.
+
+    :raises RlkitError: unknown env id, or a missing optional dependency (names the pip extra).
     """
     preset = cfg.env_preset
     if preset == "auto":
         preset = "dqn" if is_atari(cfg.env_id) else "none"
+    if cfg.full_action_space and (is_atari(cfg.env_id) or cfg.env_id.startswith("MinAtar/")):
+        gym_kwargs = {"full_action_space": True, **gym_kwargs}
     return envs.make(
         cfg.env_id,
         num_envs=num_envs,

@@ -17,6 +17,7 @@ from rlkit.errors import RlkitError
 
 __all__ = [
     "PRESETS",
+    "PRESET_ENVS",
     "TORSOS",
     "DQNConfig",
     "check_checkpoint",
@@ -26,7 +27,9 @@ __all__ = [
 ]
 
 
-TORSOS = ("auto", "nature_cnn", "mlp", "lstm")
+TORSOS = ("auto", "nature_cnn", "small_cnn", "mlp", "lstm")
+# Images up to this side (MinAtar's 10x10) get the small conv torso; larger ones other than 84x84 fit no torso.
+SMALL_IMAGE_MAX = 32
 
 
 @dataclass
@@ -45,6 +48,11 @@ class DQNConfig:
         "envs.make vectorisation; auto = sync for one env, async (processes) else",
         choices=["auto", "sync", "async", "native"],
     )
+    full_action_space: bool = param(
+        False,
+        "play every action of the console (18 on Atari, 6 on MinAtar) instead of the game's minimal set; "
+        "other envs have one action set",
+    )
     num_envs: int = param(4, "vectorised environments stepped together (one batched network call per step)")
     seed: int = param(0, "seed for envs, network init, replay sampling and exploration")
     total_steps: int = param(50_000, "agent steps to train for (summed over envs)")
@@ -57,7 +65,10 @@ class DQNConfig:
 
     # network
     torso: str = param(
-        "auto", "feature extractor; auto = nature_cnn for image observations, mlp otherwise", choices=list(TORSOS)
+        "auto",
+        "feature extractor; auto = nature_cnn for 84x84 image stacks, small_cnn (MinAtar's one 3x3 conv of 16 "
+        "channels, then the mlp_hidden layers) for small images, mlp for vectors",
+        choices=list(TORSOS),
     )
     # param() gives list defaults a default_factory, which ruff cannot see
     mlp_hidden: list[int] = param([128, 128], "hidden widths of the mlp torso")  # noqa: RUF009
@@ -248,6 +259,176 @@ def rainbow(env_id: str) -> DQNConfig:
     return dataclasses.replace(cfg, v_min=0.0, v_max=100.0)
 
 
+# MinAtar (Young & Tian 2019): 10x10xC binary grids, no frame skip, so one agent step is one frame.
+def minatar_dqn(env_id: str) -> DQNConfig:
+    """MinAtar paper's DQN (Young & Tian 2019): conv 16 -> 128 units, centred RMSProp, one update per frame.
+
+    Settings (the paper's table and its ``examples/dqn.py``): network one 3x3 conv of 16 channels (stride 1,
+    no padding) -> ReLU -> 128 ReLU units -> linear Q; batch 32; replay 100k; replay start 5,000 frames of
+    uniform random acting; one update per frame; target copy every 1,000 frames (= 1,000 updates); epsilon
+    1 -> 0.1 linearly over the first 100k frames; gamma 0.99; Huber loss; no gradient clipping; 5M frames;
+    the full action set of 6 (``full_action_space``; MinAtar's gym ``-v1`` ids default to the minimal set);
+    MinAtar's own sticky actions (0.1) and difficulty ramping stay on.
+
+    Optimiser: ``torch.optim.RMSprop(lr=2.5e-4, alpha=0.95, eps=0.01, centered=True)``, exactly the call of
+    MinAtar's original ``dqn.py``: with g the gradient, ``v = 0.95 v + 0.05 g^2`` ("squared gradient momentum
+    0.95"), ``m = 0.95 m + 0.05 g`` (centred: "gradient momentum 0.95" in the DeepMind sense) and
+    ``theta -= lr * g / (sqrt(v - m^2) + 0.01)``: the "min squared gradient" 0.01 is added outside the root
+    (DeepMind's Lua RMSProp adds it inside). A later revision of MinAtar's script also passes torch's
+    heavy-ball ``momentum=0.95``; the published curves predate it, so it is not used here.
+
+    Deviation: rlkit's epsilon decays from step 0 (1 -> 0.955 during the 5,000 random frames), MinAtar's
+    from the end of the replay start; 100 learning-phase frames apart at most 4.5% in epsilon.
+    """
+    return DQNConfig(
+        env_id=env_id,
+        full_action_space=True,
+        num_envs=1,
+        vectorization="sync",
+        torch_threads=1,
+        total_steps=5_000_000,
+        torso="auto",  # small_cnn on MinAtar's grids
+        mlp_hidden=[128],
+        head_hidden=0,
+        loss="huber",
+        optimizer="rmsprop",
+        lr=2.5e-4,
+        adam_eps=0.01,
+        max_grad_norm=0.0,
+        batch_size=32,
+        train_every_steps=1,
+        target_update_steps=1_000,
+        learning_starts_steps=5_000,
+        buffer_size=100_000,
+        eps_start=1.0,
+        eps_end=0.1,
+        eps_decay_steps=100_000,
+        gamma=0.99,
+        checkpoint_every_steps=500_000,
+        log_every_steps=10_000,
+    )
+
+
+def minatar_rainbow(env_id: str) -> DQNConfig:
+    """Revisiting Rainbow's MinAtar Rainbow (Obando-Ceron & Castro 2021): Adam 1e-4, 3-step, PER, C51 +-100, noisy.
+
+    Source: the paper's code, github.com/JohanSamir/rainbow_extend, ``lifting_veil/Configs/rainbow_<game>.gin``
+    (Dopamine JAX agent ``JaxRainbowAgentNew``): gamma 0.99; update_horizon 3; min_replay_history 1,000;
+    update_period 4 (one update of batch 32 per 4 frames); target_update_period 1,000 frames; Adam lr 1e-4,
+    eps 3.125e-4, no gradient clipping; noisy, dueling, double; 51 atoms on [-100, 100] (vmax 100); prioritised
+    replay of 100k (Dopamine: priority sqrt(loss), new transitions at the max priority, weights 1/sqrt(P)
+    over their max: alpha 0.5, beta 0.5); network ``net_conf='minatar'``, hidden_layer 0: one 3x3 conv of
+    16 channels -> ReLU -> the dueling noisy C51 streams read the 1,024 features directly; with noisy nets
+    Dopamine's identity_epsilon keeps epsilon at epsilon_train 0.01; the full action set of 6 (Dopamine's
+    MinAtar wrapper uses ``minatar.Environment``); 10 iterations of 1M frames = 10M frames.
+
+    Deviations: rlkit anneals PER's beta 0.5 -> 1 over the run (Dopamine keeps 0.5); noisy layers start at
+    sigma0 0.5 / sqrt(fan_in) with fresh noise per update (their NoisyNetwork starts at 0.1 / sqrt(fan_in) and
+    draws its noise once, a quirk of that code); PyTorch's default initialisation (theirs: Glorot uniform);
+    uniform random acting for the first 1,000 frames (theirs: epsilon 0.01 from the start).
+    """
+    return dataclasses.replace(
+        minatar_dqn(env_id),
+        total_steps=10_000_000,
+        mlp_hidden=[],
+        head_hidden=0,
+        double=True,
+        dueling=True,
+        noisy=True,
+        noisy_sigma0=0.5,
+        num_atoms=51,
+        v_min=-100.0,
+        v_max=100.0,
+        n_step=3,
+        prioritized=True,
+        per_alpha=0.5,
+        per_beta0=0.5,
+        optimizer="adam",
+        lr=1e-4,
+        adam_eps=3.125e-4,
+        max_grad_norm=0.0,
+        train_every_steps=4,
+        target_update_steps=1_000,
+        learning_starts_steps=1_000,
+        eps_start=0.01,
+        eps_end=0.01,
+        eps_decay_steps=0,
+    )
+
+
+# RL Baselines3 Zoo's tuned DQN (hyperparams/dqn.yml): SB3 DQN, Adam (eps 1e-8), Huber loss, gradient norm
+# clipped at 10, one env. SB3's ``train_freq`` / ``gradient_steps`` become rlkit's evenly spread replay ratio
+# ``train_every_steps = train_freq / gradient_steps`` (gradient_steps -1 = one update per env step); its
+# exploration_fraction of the budget becomes ``eps_decay_steps``. rlkit steps 4 envs with the same ratio.
+def _zoo(env_id: str, **values: Any) -> DQNConfig:
+    return DQNConfig(
+        env_id=env_id,
+        num_envs=4,
+        vectorization="sync",
+        torch_threads=1,
+        mlp_hidden=[256, 256],
+        head_hidden=0,
+        loss="huber",
+        optimizer="adam",
+        adam_eps=1e-8,
+        max_grad_norm=10.0,
+        eps_start=1.0,
+        checkpoint_every_steps=0,
+        log_every_steps=1_000,
+        **values,
+    )
+
+
+def zoo_cartpole(env_id: str = "CartPole-v1") -> DQNConfig:
+    """RL Zoo's CartPole-v1 DQN: 50k steps, lr 2.3e-3, batch 64, 256x256 MLP; target every 128 updates.
+
+    Zoo values: n_timesteps 5e4, learning_rate 2.3e-3, batch_size 64, buffer_size 100k, learning_starts 1000,
+    gamma 0.99, target_update_interval 10, train_freq 256, gradient_steps 128, exploration_fraction 0.16,
+    exploration_final_eps 0.04, net_arch [256, 256]. SB3 checks the target interval only between its bursts
+    of 128 updates, so it copies once per burst: here every 256 steps (128 updates).
+    """
+    return _zoo(
+        env_id, total_steps=50_000, lr=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts_steps=1_000,
+        gamma=0.99, target_update_steps=256, train_every_steps=2, eps_end=0.04, eps_decay_steps=8_000,
+    )  # fmt: skip
+
+
+def zoo_acrobot(env_id: str = "Acrobot-v1") -> DQNConfig:
+    """RL Zoo's Acrobot-v1 DQN: 100k steps, lr 6.3e-4, batch 128, one update per step, target every 250 steps.
+
+    Zoo values: n_timesteps 1e5, learning_rate 6.3e-4, batch_size 128, buffer_size 50k, learning_starts 0,
+    gamma 0.99, target_update_interval 250, train_freq 4, gradient_steps -1, exploration_fraction 0.12,
+    exploration_final_eps 0.1, net_arch [256, 256]. Learning starts once a batch (128) is stored.
+    """
+    return _zoo(
+        env_id, total_steps=100_000, lr=6.3e-4, batch_size=128, buffer_size=50_000, learning_starts_steps=0,
+        gamma=0.99, target_update_steps=250, train_every_steps=1, eps_end=0.1, eps_decay_steps=12_000,
+    )  # fmt: skip
+
+
+def zoo_mountaincar(env_id: str = "MountainCar-v0") -> DQNConfig:
+    """RL Zoo's MountainCar-v0 DQN: 120k steps, lr 4e-3, batch 128, gamma 0.98, target every 600 steps.
+
+    Zoo values: n_timesteps 1.2e5, learning_rate 4e-3, batch_size 128, buffer_size 10k, learning_starts 1000,
+    gamma 0.98, target_update_interval 600, train_freq 16, gradient_steps 8, exploration_fraction 0.2,
+    exploration_final_eps 0.07, net_arch [256, 256].
+    """
+    return _zoo(
+        env_id, total_steps=120_000, lr=4e-3, batch_size=128, buffer_size=10_000, learning_starts_steps=1_000,
+        gamma=0.98, target_update_steps=600, train_every_steps=2, eps_end=0.07, eps_decay_steps=24_000,
+    )  # fmt: skip
+
+
+def zoo_lunarlander(env_id: str = "LunarLander-v3") -> DQNConfig:
+    """RL Zoo's LunarLander DQN (needs box2d): 100k steps, lr 6.3e-4, batch 128, one update per step.
+
+    Zoo values (LunarLander-v2, the same task as v3): n_timesteps 1e5, learning_rate 6.3e-4, batch_size 128,
+    buffer_size 50k, learning_starts 0, gamma 0.99, target_update_interval 250, train_freq 4,
+    gradient_steps -1, exploration_fraction 0.12, exploration_final_eps 0.1, net_arch [256, 256].
+    """
+    return zoo_acrobot(env_id)
+
+
 PRESETS: dict[str, Callable[[str], DQNConfig]] = {
     "dqn": dqn,
     "double": double,
@@ -256,16 +437,34 @@ PRESETS: dict[str, Callable[[str], DQNConfig]] = {
     "c51": c51,
     "noisy": noisy,
     "rainbow": rainbow,
+    "minatar-dqn": minatar_dqn,
+    "minatar-rainbow": minatar_rainbow,
+    "zoo-cartpole": zoo_cartpole,
+    "zoo-acrobot": zoo_acrobot,
+    "zoo-mountaincar": zoo_mountaincar,
+    "zoo-lunarlander": zoo_lunarlander,
+}
+# The env each task-specific preset was tuned for: make_config's default when no env id is given.
+PRESET_ENVS: dict[str, str] = {
+    "minatar-dqn": "MinAtar/Breakout-v1",
+    "minatar-rainbow": "MinAtar/Breakout-v1",
+    "zoo-cartpole": "CartPole-v1",
+    "zoo-acrobot": "Acrobot-v1",
+    "zoo-mountaincar": "MountainCar-v0",
+    "zoo-lunarlander": "LunarLander-v3",
 }
 
 
-def make_config(preset: str = "dqn", env_id: str = "CartPole-v1", overrides: list[str] | None = None) -> DQNConfig:
+def make_config(preset: str = "dqn", env_id: str | None = None, overrides: list[str] | None = None) -> DQNConfig:
     """Build a preset for ``env_id``, apply ``key=value`` overrides and validate the result.
+
+    :param env_id: default: the env a task-specific preset was tuned for (``PRESET_ENVS``), else CartPole-v1.
 
     :raises RlkitError: unknown preset, unknown key or invalid value.
     """
     if preset not in PRESETS:
         raise RlkitError(f"unknown DQN preset {preset!r}; choose one of {sorted(PRESETS)}")
+    env_id = env_id or PRESET_ENVS.get(preset, "CartPole-v1")
     cfg = apply_overrides(PRESETS[preset](env_id), list(overrides or []))
     check_config(cfg)
     return cfg
@@ -340,22 +539,23 @@ def check_compatible(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: in
     if num_actions is None:
         raise RlkitError(f"DQN needs a discrete action space; {cfg.env_id} has a continuous one")
     image = len(obs_shape) == 3
+    small = image and max(obs_shape[1:]) <= SMALL_IMAGE_MAX
     # An mlp on pixels flattens the frame stack; it is what a pretrained AE/DBN torso is.
-    fits = ["nature_cnn", "mlp"] if image else (["mlp", "lstm"] if len(obs_shape) == 1 else [])
+    if image:
+        fits = ["nature_cnn", "mlp"] if tuple(obs_shape[1:]) == (84, 84) else (["small_cnn", "mlp"] if small else [])
+    else:
+        fits = ["mlp", "lstm"] if len(obs_shape) == 1 else []
     if not fits:
-        raise RlkitError(
-            f"{cfg.env_id} has observations of shape {tuple(obs_shape)}; DQN supports image stacks "
-            "[C, H, W] (nature_cnn) and vectors [D] (mlp, lstm)"
+        hint = (
+            "DQN reads 84x84 image stacks (nature_cnn; env_preset=dqn or machado for ALE ids), images up to "
+            f"{SMALL_IMAGE_MAX}x{SMALL_IMAGE_MAX} [C, H, W] (small_cnn) and vectors [D] (mlp, lstm)"
         )
+        raise RlkitError(f"{cfg.env_id} has observations of shape {tuple(obs_shape)}; {hint}")
     torso = fits[0] if cfg.torso == "auto" else cfg.torso
     if torso not in fits:
         raise RlkitError(
             f"torso {torso!r} does not fit {cfg.env_id}: its observations have shape "
             f"{tuple(obs_shape)}; networks that fit: {fits}"
-        )
-    if torso == "nature_cnn" and tuple(obs_shape[1:]) != (84, 84):
-        raise RlkitError(
-            f"nature_cnn expects 84x84 frames, {cfg.env_id} gives {tuple(obs_shape)}; use env_preset=dqn or machado"
         )
     return torso
 
@@ -367,7 +567,10 @@ def check_checkpoint(state: dict[str, Any], cfg: DQNConfig | None, path) -> DQNC
     """
     saved = from_dict(DQNConfig, state["config"])
     if cfg is not None:
-        arch = ("env_id", "torso", "mlp_hidden", "lstm_hidden", "head_hidden", "dueling", "noisy", "num_atoms")
+        arch = (
+            "env_id", "full_action_space", "torso", "mlp_hidden", "lstm_hidden", "head_hidden", "dueling", "noisy",
+            "num_atoms",
+        )  # fmt: skip
         differ = [k for k in arch if getattr(saved, k) != getattr(cfg, k)]
         if differ:
             raise RlkitError(

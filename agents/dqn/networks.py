@@ -1,6 +1,8 @@
 """Q-networks assembled from ``nets`` pieces by the DQN config.
 
-A feed-forward :class:`QNetwork` is ``torso -> nets.QHead``; the DRQN-style
+A feed-forward :class:`QNetwork` is ``torso -> nets.QHead``, the torso picked by the observations
+(:func:`agents.dqn.config.check_compatible`): an MLP for vectors, :class:`SmallConvTorso` for small images
+such as MinAtar's 10x10 grids, the Nature CNN for 84x84 Atari stacks; the DRQN-style
 :class:`RecurrentQNetwork` puts a ``nets.RecurrentNet`` between an MLP encoder and the head.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import gymnasium as gym
 import torch
 from torch import nn
 
@@ -20,6 +23,8 @@ __all__ = [
     "FlattenObs",
     "QNetwork",
     "RecurrentQNetwork",
+    "SmallConvTorso",
+    "as_float",
     "build_network_for_env",
     "build_q_network",
     "pretrained_torso",
@@ -99,6 +104,8 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
         return RecurrentQNetwork(encoder, core, nets.QHead(cfg.lstm_hidden, **head_args))
     if cfg.pretrained_torso:
         torso = pretrained_torso(cfg.pretrained_torso, obs_shape)
+    elif torso_kind == "small_cnn":
+        torso = SmallConvTorso(obs_shape, hidden=cfg.mlp_hidden)
     elif torso_kind == "nature_cnn":
         torso = nets.NatureCNN(in_channels=obs_shape[0], out_features=512)
         if cfg.head_hidden > 0:
@@ -112,10 +119,18 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
 
 
 def build_network_for_env(cfg: DQNConfig, env) -> tuple[torch.nn.Module, tuple[int, ...], int]:
-    """(Q-network, one env's obs shape, number of actions) for ``env``."""
+    """(Q-network, one env's obs shape, number of actions) for a vector env from ``envs.make``.
+
+    :raises RlkitError: an action space other than ``Discrete(n)`` (with start 0), or observations no torso fits.
+    """
     obs_shape = tuple(env.single_observation_space.shape)
-    num_actions = getattr(env.single_action_space, "n", None)
-    return build_q_network(cfg, obs_shape, None if num_actions is None else int(num_actions)), obs_shape, num_actions
+    space = env.single_action_space
+    if not isinstance(space, gym.spaces.Discrete):
+        raise RlkitError(f"DQN needs a Discrete action space; {cfg.env_id} has {space}")
+    if int(space.start) != 0:
+        raise RlkitError(f"DQN numbers actions from 0; {cfg.env_id} has {space} (actions from {int(space.start)})")
+    num_actions = int(space.n)
+    return build_q_network(cfg, obs_shape, num_actions), obs_shape, num_actions
 
 
 def _feature_size(torso: nn.Module, obs_shape: tuple[int, ...]) -> int:
@@ -123,12 +138,37 @@ def _feature_size(torso: nn.Module, obs_shape: tuple[int, ...]) -> int:
         return torso(torch.zeros(1, *obs_shape)).shape[1]
 
 
+def as_float(obs: torch.Tensor) -> torch.Tensor:
+    """Observations as ``float32``: uint8 pixels scaled to [0, 1], bool planes to {0, 1}, floats unchanged."""
+    if obs.dtype == torch.uint8:
+        return obs.float().div_(255.0)
+    return obs.float() if obs.dtype != torch.float32 else obs
+
+
 class FlattenObs(nn.Module):
-    """``[B, *obs_shape]`` -> ``float32 [B, prod(obs_shape)]``, uint8 pixels scaled to [0, 1]."""
+    """``[B, *obs_shape]`` -> ``float32 [B, prod(obs_shape)]``, uint8 pixels scaled to [0, 1], bool to {0, 1}."""
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        x = obs.flatten(1)
-        return x.float().div_(255.0) if x.dtype == torch.uint8 else x
+        return as_float(obs.flatten(1))
+
+
+class SmallConvTorso(nn.Module):
+    """MinAtar's torso (Young & Tian 2019): one 3x3 convolution of 16 channels, stride 1, no padding, ReLU.
+
+    ``[B, C, H, W]`` (bool, uint8 or float) -> ``float32 [B, F]``: the flattened ``16 * (H-2) * (W-2)`` features,
+    then the ``hidden`` fully connected ReLU layers (MinAtar's DQN: ``[128]``; Revisiting Rainbow: none, its
+    dueling streams read the convolution's 1,024 features directly).
+    """
+
+    def __init__(self, obs_shape: tuple[int, ...], hidden: list[int] | tuple[int, ...] = (128,)) -> None:
+        super().__init__()
+        channels, height, width = obs_shape
+        self.conv = nn.Conv2d(channels, 16, kernel_size=3, stride=1)
+        features = 16 * (height - 2) * (width - 2)
+        self.mlp = nets.MLP(features, hidden=list(hidden)) if hidden else nn.Identity()
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.mlp(torch.relu(self.conv(as_float(obs))).flatten(1))
 
 
 def pretrained_torso(path: str, obs_shape: tuple[int, ...]) -> nn.Module:

@@ -46,9 +46,10 @@ from rlkit.replay.batch import Batch, SequenceBatch
 from rlkit.replay.nstep import n_step_targets, sequence_mask
 from rlkit.replay.priorities import ProportionalPriorities
 
-__all__ = ["ReplayBuffer"]
+__all__ = ["ReplayBuffer", "storage_dtype"]
 
-_OBS_DTYPES = {torch.uint8: np.uint8, torch.float32: np.float32}
+# bool: binary planes and one-hot codes (MinAtar, Discrete spaces), one byte each like uint8 pixels
+_OBS_DTYPES = {torch.bool: np.bool_, torch.uint8: np.uint8, torch.float32: np.float32}
 # Cap on one round of candidate draws in uniform rejection sampling, to bound memory when few slots are valid.
 _MAX_DRAWS = 1 << 18
 # Everything state_dict saves besides counters and priorities: the per-slot storage and the per-env write state.
@@ -56,6 +57,13 @@ _SAVED_ARRAYS = (
     "frames", "action", "reward", "terminated", "truncated", "has_transition", "valid",
     "head", "episode_first", "episode_over",
 )  # fmt: skip
+
+
+def storage_dtype(obs_dtype) -> torch.dtype:
+    """The compact storage for observations of ``obs_dtype`` (NumPy or torch): bool and uint8 stay one byte
+    per value (a MinAtar transition is 400 bytes, not 1,600 as float32), everything else is float32."""
+    name = str(obs_dtype).removeprefix("torch.") if isinstance(obs_dtype, torch.dtype) else np.dtype(obs_dtype).name
+    return {"bool": torch.bool, "uint8": torch.uint8}.get(name, torch.float32)
 
 
 def _as_array(x, name: str, shape: tuple[int, ...] | None = None, dtype=None, same_kind: bool = False) -> np.ndarray:
@@ -82,7 +90,8 @@ class ReplayBuffer:
     :param obs_shape: shape of one observation, ``(k, 84, 84)`` for k stacked frames.
     :param num_envs: N, the number of envs each ``add`` call steps.
     :param frame_stack: k; with k > 1, ``obs_shape[0]`` must be k and frames are stored once.
-    :param obs_dtype: ``torch.uint8`` (pixels) or ``torch.float32``.
+    :param obs_dtype: ``torch.uint8`` (pixels), ``torch.bool`` (binary planes, one-hot codes) or
+        ``torch.float32``; :func:`storage_dtype` picks it for an observation dtype.
     :param n_step: steps per return target.
     :param gamma: discount per step.
     :param prioritized: proportional prioritised replay (Schaul et al. 2016).
