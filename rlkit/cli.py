@@ -91,7 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train DQN / Rainbow. Presets follow the Rainbow ablation; every knob is a "
         "config key (--show-config lists them).",
     )
-    dqn.add_argument("--env", default="CartPole-v1", help="Gymnasium env id, e.g. CartPole-v1 or ALE/Pong-v5")
+    dqn.add_argument(
+        "--env",
+        default=None,
+        help="Gymnasium env id, e.g. CartPole-v1, ALE/Pong-v5, MinAtar/Breakout-v1 or module:EnvId "
+        "(default: the env a task preset was tuned for, else CartPole-v1)",
+    )
     dqn.add_argument("--preset", default="dqn", help="dqn, double, dueling, prioritized, c51, noisy or rainbow")
     dqn.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     _run_options(dqn)

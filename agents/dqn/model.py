@@ -33,7 +33,8 @@ __all__ = ["DQN", "evaluate"]
 class DQN(Agent):
     """DQN with every Rainbow extension, as one object.
 
-    :param env_id: a Gymnasium env id (``CartPole-v1``, ``ALE/Pong-v5``, ``module:EnvId``).
+    :param env_id: a Gymnasium env id (``CartPole-v1``, ``ALE/Pong-v5``, ``MinAtar/Breakout-v1``,
+        ``module:EnvId``); default: the env a task preset was tuned for, else CartPole-v1.
     :param preset: ``dqn``, ``double``, ``dueling``, ``prioritized``, ``c51``, ``noisy``, ``rainbow``, ...
         (``agents.dqn.PRESETS``).
     :param config: a ready ``DQNConfig`` instead of ``env_id``/``preset``/``overrides``.
@@ -58,7 +59,7 @@ class DQN(Agent):
         **overrides: Any,
     ) -> None:
         if config is None:
-            config = make_config(preset, env_id or "CartPole-v1")
+            config = make_config(preset, env_id)
         elif env_id is not None:
             overrides = {"env_id": env_id, **overrides}
         config = replace_values(config, overrides) if overrides else config

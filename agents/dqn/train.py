@@ -30,6 +30,7 @@ from agents.dqn.evaluate import evaluate_network
 from agents.dqn.learner import Learner
 from agents.dqn.networks import build_network_for_env
 from agents.dqn.worker import FIELDS, ActingWorker, worker_epsilon, worker_seed
+from envs.gym_envs import frame_stack
 from rlkit.callbacks import Callback, wants_to_stop
 from rlkit.checkpoints import get_rng_state, read_checkpoint, set_rng_state, stamp
 from rlkit.config import to_dict
@@ -38,6 +39,7 @@ from rlkit.errors import RlkitError
 from rlkit.metrics import MetricsLogger
 from rlkit.plots import plot_metrics
 from rlkit.replay import ReplayBuffer
+from rlkit.replay.buffer import storage_dtype
 from rlkit.runs import Run, seed_everything
 from rlkit.workers import LocalParameterStore, LocalWorkerGroup, UpdateSchedule, open_feeders
 
@@ -47,15 +49,15 @@ SHOW = ["rollout/return", "rollout/episodes", "rollout/epsilon", "train/loss", "
 CURVES = ["rollout/return", "eval/return_mean", "train/loss", "train/q"]
 
 
-def make_replay(cfg: DQNConfig, obs_shape: tuple[int, ...], obs_dtype: np.dtype, num_rings: int) -> ReplayBuffer:
-    """The replay of ``cfg`` with ``num_rings`` rings (one per env of every worker)."""
-    pixels = len(obs_shape) == 3
+def make_replay(cfg: DQNConfig, env, num_rings: int) -> ReplayBuffer:
+    """The replay of ``cfg`` for observations like ``env``'s, with ``num_rings`` rings (one per env of
+    every worker): frames of a stack stored once, bool/uint8 observations kept one byte per value."""
     return ReplayBuffer(
         cfg.buffer_size,
-        obs_shape,
+        env.single_observation_space.shape,
         num_envs=num_rings,
-        frame_stack=obs_shape[0] if pixels else 1,
-        obs_dtype=torch.uint8 if obs_dtype == np.uint8 else torch.float32,
+        frame_stack=frame_stack(env),
+        obs_dtype=storage_dtype(env.single_observation_space.dtype),
         n_step=cfg.n_step,
         gamma=cfg.gamma,
         prioritized=cfg.prioritized,
@@ -80,13 +82,11 @@ class Trainer:
         seed_everything(cfg.seed)
         probe = make_env(cfg, 1, cfg.seed, vectorization="sync")
         try:
-            network, obs_shape, self.num_actions = build_network_for_env(cfg, probe)
-            obs_dtype = probe.single_observation_space.dtype
+            network, self.obs_shape, self.num_actions = build_network_for_env(cfg, probe)
+            self.replay = make_replay(cfg, probe, num_workers * cfg.num_envs)
         finally:
             probe.close()
-        self.obs_shape = obs_shape
         self.learner = Learner(cfg, network.to(self.device), self.device)
-        self.replay = make_replay(cfg, obs_shape, obs_dtype, num_workers * cfg.num_envs)
         self.schedule = UpdateSchedule(1, cfg.train_every_steps)
         self.step, self.episodes, self.returns = 0, 0, deque(maxlen=100)
         self.learn_from = cfg.learning_starts_steps
