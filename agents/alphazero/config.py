@@ -13,8 +13,10 @@ from envs.players import check_reference_player
 from rlkit.config import apply_overrides, param, validate
 from rlkit.errors import RlkitError
 
-__all__ = ["PRESETS", "AlphaZeroConfig", "check_config", "make_config", "preset_names"]
+__all__ = ["PRESETS", "AlphaZeroConfig", "apply_torch_threads", "check_config", "make_config", "preset_names"]
 
+TACTICAL_GAMES = ("tictactoe", "connect4", "gomoku", "hex")
+"""Games where a threat is blocked by playing on its cell, so the one-ply tactics are sound."""
 GAMES = ["tictactoe", "connect4", "othello", "gomoku", "hex", "go"]
 """Reference players checkpoints can be evaluated against, and the one game a player is limited to."""
 
@@ -59,6 +61,11 @@ class AlphaZeroConfig:
     max_considered: int = param(16, "Gumbel: actions sampled at the root for sequential halving")
     gumbel_value_scale: float = param(0.1, "Gumbel: scale of the completed-Q bonus (mctx value_scale)")
     gumbel_maxvisit_init: float = param(50.0, "Gumbel: visit offset of the completed-Q bonus (mctx maxvisit_init)")
+    tactics: bool = param(
+        False,
+        "one-ply check at every searched position: immediate wins are taken and valued +1, forced blocks are the "
+        "only moves, two open threats are a loss (placement games: tictactoe, connect4, gomoku, hex)",
+    )
 
     # self-play and replay
     games_per_iteration: int = param(64, "self-play games finished per iteration")
@@ -75,6 +82,13 @@ class AlphaZeroConfig:
     momentum: float = param(0.9, "momentum of sgd")
     l2: float = param(1e-4, "L2 penalty c * ||theta||^2 added to the loss (AlphaZero: 1e-4)")
     value_loss_weight: float = param(1.0, "weight of the value MSE beside the policy cross-entropy")
+
+    # compute
+    torch_threads: int = param(
+        1,
+        "torch CPU threads of self-play, the learner, evaluation and play (each role sets it where it is built); "
+        "1 is fastest for small nets on a shared machine; 0 keeps torch's default (all cores)",
+    )
 
     # evaluation and checkpoints
     eval_every_iterations: int = param(5, "iterations between arena evaluations (0 = never)")
@@ -192,5 +206,17 @@ def check_config(cfg: AlphaZeroConfig) -> None:
         raise RlkitError(
             "reuse_tree=true needs search=puct: Gumbel's sequential halving starts from fresh visit counts"
         )
+    if cfg.tactics and cfg.game not in TACTICAL_GAMES:
+        raise RlkitError(f"tactics=true needs a placement game ({', '.join(TACTICAL_GAMES)}), not {cfg.game!r}")
+    if cfg.torch_threads < 0:
+        raise RlkitError(f"config key 'torch_threads' must be >= 0 (0 = torch's default), got {cfg.torch_threads}")
     if cfg.search == "gumbel" and cfg.max_considered < 1:
         raise RlkitError(f"config key 'max_considered' must be >= 1, got {cfg.max_considered}")
+
+
+def apply_torch_threads(cfg: AlphaZeroConfig) -> None:
+    """Set torch's CPU thread count from `cfg.torch_threads` (0 leaves torch's default)."""
+    if cfg.torch_threads > 0:
+        import torch  # the config module itself stays free of torch
+
+        torch.set_num_threads(cfg.torch_threads)

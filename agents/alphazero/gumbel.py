@@ -17,7 +17,7 @@ import torch
 
 from envs.boards import BoardGame, State
 
-from .mcts import ROOT, Evaluator, SearchOutput, Tree, child_stats, new_tree, run_simulations
+from .mcts import ROOT, Evaluator, SearchOutput, Tree, child_stats, new_tree, node_rows, run_simulations
 
 __all__ = ["completed_qvalues", "considered_visit_sequence", "gumbel_search"]
 
@@ -58,10 +58,10 @@ def completed_qvalues(
     Q of the visited actions); Q is rescaled to [0, 1] over the legal actions, then multiplied by
     (maxvisit_init + max visits) * value_scale.
     """
-    rows = tree.rows
+    flat = tree.flat(node)
     visits, q = child_stats(tree, node)
-    prior, legal = tree.prior[rows, node], tree.legal[rows, node]
-    raw_value = tree.sign(node) * tree.raw_value[rows, node]
+    prior, legal = node_rows(tree.prior, flat), node_rows(tree.legal, flat)
+    raw_value = tree.sign(node) * tree.raw_value.view(-1).index_select(0, flat)
     visited = visits > 0
     total_visits = visits.sum(dim=-1)
     visited_prior = torch.where(visited, prior.clamp(min=torch.finfo(prior.dtype).tiny), 0.0)
@@ -77,17 +77,16 @@ def completed_qvalues(
 
 def _log_prior(tree: Tree, node: torch.Tensor) -> torch.Tensor:
     """float32 [B, A]: log prior at `node`, a very low finite number on illegal actions."""
-    prior = tree.prior[tree.rows, node]
-    return torch.log(prior.clamp(min=1e-30)).masked_fill(~tree.legal[tree.rows, node], -1e9)
+    flat = tree.flat(node)
+    return torch.log(node_rows(tree.prior, flat).clamp(min=1e-30)).masked_fill(~node_rows(tree.legal, flat), -1e9)
 
 
 def _interior_select(tree: Tree, node: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
     """long [B]: the action whose visit share lags the improved policy the most (deterministic)."""
-    rows = tree.rows
     visits, _ = child_stats(tree, node)
     improved = torch.softmax(_log_prior(tree, node) + completed_qvalues(tree, node, value_scale, maxvisit_init), -1)
     scores = improved - visits / (1 + visits.sum(dim=-1, keepdim=True))
-    return scores.masked_fill(~tree.legal[rows, node], -math.inf).argmax(dim=1)
+    return scores.masked_fill(~node_rows(tree.legal, tree.flat(node)), -math.inf).argmax(dim=1)
 
 
 def _score_considered(

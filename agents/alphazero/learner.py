@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from .agent import make_game, make_network
-from .config import AlphaZeroConfig
+from .config import AlphaZeroConfig, apply_torch_threads
 from .selfplay import Samples
 
 __all__ = ["Learner", "alphazero_loss"]
@@ -42,6 +42,7 @@ class Learner:
     """Owns the training network and its optimiser; `update` takes one gradient step."""
 
     def __init__(self, config: AlphaZeroConfig):
+        apply_torch_threads(config)
         self.config = config
         self.game = make_game(config)
         self.net = make_network(config, self.game)

@@ -17,6 +17,7 @@ from rlkit.errors import RlkitError
 
 from .agent import load_agent, network_evaluator, run_search
 from .config import AlphaZeroConfig
+from .tactics import search_evaluator
 
 __all__ = ["MCTSPlayer", "PolicyPlayer", "make_player"]
 
@@ -38,7 +39,7 @@ class MCTSPlayer:
         self.num_simulations = num_simulations or config.eval_simulations
 
     def __call__(self, game: BoardGame, state: State) -> torch.Tensor:
-        evaluator = network_evaluator(self.net, game, self.config.inference_dtype)
+        evaluator = search_evaluator(self.net, game, self.config)
 
         def choose(roots: State) -> torch.Tensor:
             output = run_search(

@@ -17,8 +17,9 @@ import torch
 
 from envs.boards import NO_ACTION
 
-from .agent import choose_actions, make_game, make_network, network_evaluator, run_search
-from .config import AlphaZeroConfig
+from .agent import choose_actions, make_game, make_network, run_search
+from .config import AlphaZeroConfig, apply_torch_threads
+from .tactics import search_evaluator
 
 __all__ = ["ReplayWindow", "Samples", "SelfPlayWorker"]
 
@@ -52,16 +53,17 @@ class SelfPlayWorker:
     """Plays self-play games with the latest weights it was given."""
 
     def __init__(self, config: AlphaZeroConfig, seed: int):
+        apply_torch_threads(config)
         self.config = config
         self.game = make_game(config)
         self.net = make_network(config, self.game).eval()
-        self.evaluator = network_evaluator(self.net, self.game, config.inference_dtype)
+        self.evaluator = search_evaluator(self.net, self.game, config)
         self.generator = torch.Generator().manual_seed(seed)
         self.weights_version = -1
 
     def set_weights(self, state_dict: dict[str, torch.Tensor], version: int) -> None:
         self.net.load_state_dict(state_dict)
-        self.evaluator = network_evaluator(self.net, self.game, self.config.inference_dtype)
+        self.evaluator = search_evaluator(self.net, self.game, self.config)
         self.weights_version = version
 
     def get_state(self) -> dict:
