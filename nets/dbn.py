@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from nets.data import Data, batches, prepare
 from nets.fit import fit
 from nets.mlp import MLP
 from nets.rbm import RBM
@@ -45,9 +46,12 @@ class DBN(nn.Module):
             for i, (v, h) in enumerate(zip(self.layers[:-1], self.layers[1:]))
         )
 
-    def pretrain(self, data: torch.Tensor, epochs: int = 10, **fit_kwargs: Any) -> list[dict[str, list[float]]]:
-        """Greedy layer-wise pretraining on float32 [N, V]: ``nets.fit`` each RBM on the layer below's features.
+    def pretrain(self, data: Data, epochs: int = 10, **fit_kwargs: Any) -> list[dict[str, list[float]]]:
+        """Greedy layer-wise pretraining: ``nets.fit`` each RBM on the hidden probabilities of the layer below.
 
+        :param data: visible vectors float32 [N, V] in any form ``nets.fit`` accepts (tensor, numpy array, Dataset,
+            DataLoader; the first tensor of each batch is the input). The bottom RBM trains on ``data`` as given;
+            the layers above on its features, computed once per layer and held in memory.
         :param fit_kwargs: passed to ``nets.fit`` for every layer (``lr``, ``batch_size``, ``optimizer``...).
         :returns: one fit history per RBM, bottom first.
         """
@@ -56,8 +60,18 @@ class DBN(nn.Module):
         for rbm in self.rbms:
             histories.append(fit(rbm, features, epochs=epochs, **fit_kwargs))
             # Hidden probabilities, not samples, feed the next layer: less noise for the same expected input.
-            features = rbm.transform(features.to(rbm.weight.device))
+            features = self._hidden_probs(rbm, features, fit_kwargs.get("batch_size", 64))
         return histories
+
+    @staticmethod
+    @torch.no_grad()
+    def _hidden_probs(rbm: RBM, data: Data, batch_size: int) -> torch.Tensor:
+        """``rbm``'s hidden probabilities of every example in ``data``, float32 [N, H], in data order."""
+        device, dtype = rbm.weight.device, rbm.weight.dtype
+        prepared = prepare(data, "data", dtype)
+        if isinstance(prepared, tuple):  # in memory: one pass over the whole tensor
+            return rbm.transform(prepared[0].to(device))
+        return torch.cat([rbm.transform(batch[0]) for batch in batches(prepared, batch_size, None, device, dtype)])
 
     def forward(self, v: torch.Tensor) -> torch.Tensor:
         """Deterministic bottom-up pass of hidden probabilities: float32 [B, V] -> float32 [B, H_L]."""

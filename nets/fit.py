@@ -18,21 +18,19 @@ once per epoch, so a model that returns them costs no host-device synchronisatio
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from nets.data import Batch, Data, Prepared, batches, prepare
 from nets.registry import NetsError
 
 __all__ = ["OPTIMIZERS", "fit", "make_optimizer", "supervised_loss"]
 
-Data = torch.Tensor | tuple[torch.Tensor, ...] | list[torch.Tensor] | Dataset
-Batch = tuple[torch.Tensor, ...]
 Metrics = dict[str, float | torch.Tensor]
 """Per-batch metrics: Python floats or 0-dim tensors (read by fit once per epoch)."""
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -58,8 +56,9 @@ def fit(
 ) -> dict[str, list[float]]:
     """Train ``model`` in place and return its history: per-epoch ``train/<metric>`` and ``val/<metric>`` lists.
 
-    :param train: a tensor ``x``, a tuple of tensors ``(x, y, ...)`` sharing dim 0, or a torch Dataset
-        whose items are tuples; batches reach the model as tuples.
+    :param train: a tensor or numpy array ``x``, a tuple ``(x, y, ...)`` of them sharing dim 0, a torch Dataset
+        or a torch DataLoader (used with its own batch size); see ``nets.data``. Batches reach the model as
+        tuples of tensors, floats in the model's dtype. Class labels may have any integer dtype.
     :param val: validation data in the same forms (needed for ``patience``).
     :param optimizer: "adam", "sgd" (with ``momentum``) or "rmsprop" (with ``momentum``).
     :param patience: stop after this many epochs without a lower ``val/loss``, then restore the best weights.
@@ -75,6 +74,9 @@ def fit(
         raise NetsError(f"batch_size must be >= 1, got {batch_size}")
     device = torch.device(device) if device is not None else _model_device(model)
     model.to(device)
+    float_dtype = _model_float_dtype(model)
+    train = prepare(train, "train", float_dtype)
+    val = prepare(val, "val", float_dtype) if val is not None else None
     history: dict[str, list[float]] = {}
     best = _BestWeights(patience)
     cuda_devices = [device.index or 0] if device.type == "cuda" else []
@@ -89,12 +91,14 @@ def fit(
         for epoch in range(1, epochs + 1):
             model.train()
             metrics = _prefixed(
-                "train", _run_epoch(model, train, batch_size, device, generator, optimizers, max_grad_norm)
+                "train", _run_epoch(model, train, batch_size, device, float_dtype, generator, optimizers, max_grad_norm)
             )
             if val is not None:
                 model.eval()
                 with torch.no_grad():
-                    metrics |= _prefixed("val", _run_epoch(model, val, batch_size, device, None, None, None))
+                    metrics |= _prefixed(
+                        "val", _run_epoch(model, val, batch_size, device, float_dtype, None, None, None)
+                    )
             for key, value in metrics.items():
                 history.setdefault(key, []).append(value)
             if log is not None:
@@ -138,9 +142,10 @@ def _prefixed(prefix: str, metrics: dict[str, float]) -> dict[str, float]:
 
 def _run_epoch(
     model: nn.Module,
-    data: Data,
+    data: Prepared,
     batch_size: int,
     device: torch.device,
+    float_dtype: torch.dtype,
     generator: torch.Generator | None,
     optimizers: list[torch.optim.Optimizer] | None,
     max_grad_norm: float | None,
@@ -148,8 +153,7 @@ def _run_epoch(
     """One pass over ``data``: trains when ``optimizers`` is given, else evaluates. Batch-size-weighted means."""
     totals: dict[str, float | torch.Tensor] = {}
     count = 0
-    for batch in _batches(data, batch_size, generator):
-        batch = tuple(t.to(device, non_blocking=True) for t in batch)
+    for batch in batches(data, batch_size, generator, device, float_dtype):
         if optimizers is None:
             metrics = model.evaluate(batch) if hasattr(model, "evaluate") else _loss_and_metrics(model, batch)[1]
         elif _trains_itself(model):
@@ -188,17 +192,29 @@ def _loss_and_metrics(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, Met
 
 
 def supervised_loss(output: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, Metrics]:
-    """Cross-entropy plus accuracy (a 0-dim tensor) for integer targets ``[B]`` and logits ``float32 [B, classes]``;
-    mean squared error for float targets of the output's shape."""
+    """Cross-entropy plus accuracy (a 0-dim tensor) for integer targets ``[B]`` (any integer dtype) and logits
+    ``float32 [B, classes]``; mean squared error for float targets of the output's shape."""
     if target.is_floating_point():
         if output.shape != target.shape:
             raise NetsError(f"regression output shape {list(output.shape)} differs from target {list(target.shape)}")
         return F.mse_loss(output, target), {}
+    if target.dtype == torch.bool or target.is_complex():
+        raise NetsError(f"labels must be integer class indices or float regression targets, got dtype {target.dtype}")
     if output.dim() != 2 or target.shape != output.shape[:1]:
         raise NetsError(
             f"classification needs logits [B, classes] and integer labels [B], "
             f"got {list(output.shape)} and {list(target.shape)}"
         )
+    target = target.long()  # cross-entropy wants int64; int32 or uint8 labels are as good
+    num_classes = output.shape[1]
+    # Checked only on the CPU, where it costs no host-device sync; an accelerator's kernel asserts instead.
+    if target.device.type == "cpu" and len(target):
+        low, high = int(target.min()), int(target.max())
+        if low < 0 or high >= num_classes:
+            raise NetsError(
+                f"labels must be class indices in [0, {num_classes}) for {num_classes} logits, "
+                f"got values from {low} to {high}"
+            )
     accuracy = (output.argmax(dim=-1) == target).float().mean()
     return F.cross_entropy(output, target), {"accuracy": accuracy}
 
@@ -219,26 +235,16 @@ def make_optimizer(
     raise NetsError(f"unknown optimizer {name!r}; choices: {list(OPTIMIZERS)}")
 
 
-def _batches(data: Data, batch_size: int, generator: torch.Generator | None) -> Iterator[Batch]:
-    """Mini-batches as tuples; shuffled when a generator is given (training), in order otherwise."""
-    if isinstance(data, Dataset):
-        loader = DataLoader(data, batch_size=batch_size, shuffle=generator is not None, generator=generator)
-        for batch in loader:
-            yield tuple(batch) if isinstance(batch, (tuple, list)) else (batch,)
-        return
-    tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
-    if not tensors or any(not isinstance(t, torch.Tensor) or len(t) != len(tensors[0]) for t in tensors):
-        raise NetsError("data must be a tensor, a tuple of tensors with the same first dimension, or a Dataset")
-    # Indexing whole tensors beats a DataLoader's per-example collation by a wide margin on small data.
-    n = len(tensors[0])
-    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    # One copy of the order to the data's device per epoch, not an implicit one per batch.
-    for index in order.to(tensors[0].device).split(batch_size):
-        yield tuple(t[index] for t in tensors)
-
-
 def _model_device(model: nn.Module) -> torch.device:
     tensor = next(model.parameters(), None)
     if tensor is None:
         tensor = next(model.buffers(), None)
     return tensor.device if tensor is not None else torch.device("cpu")
+
+
+def _model_float_dtype(model: nn.Module) -> torch.dtype:
+    """The dtype floating-point data is cast to: the model's first floating parameter or buffer, else torch's default."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.get_default_dtype()
