@@ -23,14 +23,6 @@ TINY_AZ = dict(  # noqa: C408
 )  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("preset", ["dqn", "dueling", "c51", "noisy", "rainbow"])
 def test_dqn_round_trip_for_every_head(tmp_path, preset):
     model = DQN("CartPole-v1", preset=preset, runs_dir=str(tmp_path), seed=3, **TINY_DQN).learn(200, progress=False)

@@ -47,14 +47,6 @@ if CHAIN_ID not in gym.registry:
     gym.register(CHAIN_ID, entry_point=ChainEnv)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def small(preset, env_id="CartPole-v1", *extra):
     return dqn.make_config(
         preset,
