@@ -15,7 +15,7 @@ over B games at once with one network call per simulation. Roles for distributed
 """
 
 from .agent import load_agent, make_game, make_network, network_evaluator
-from .arena import EloTable, MatchResult, elo_from_score, make_openings, play_match
+from .matches import EloTable, MatchResult, elo_from_score, make_openings, play_match
 from .config import PRESETS, AlphaZeroConfig, make_config, preset_names
 from .evaluate import CheckpointEvaluator, arena, evaluate_checkpoint, evaluate_player
 from .gumbel import gumbel_search

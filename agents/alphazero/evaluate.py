@@ -14,7 +14,7 @@ from envs.boards import BoardGame, State
 from rlkit.plots import pyplot, save_figure
 
 from .agent import load_agent, make_game
-from .arena import EloTable, MatchResult, make_openings, play_match
+from .matches import EloTable, MatchResult, make_openings, play_match
 from .config import AlphaZeroConfig, check_config
 from .players import MCTSPlayer, make_player
 

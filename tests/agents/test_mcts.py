@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import envs.boards
-from agents.alphazero.arena import make_openings, play_match
+from agents.alphazero.matches import make_openings, play_match
 from agents.alphazero.mcts import UNVISITED, dirichlet_noise, puct_search, select_actions
 from agents.alphazero.naive_mcts import naive_puct_search
 from envs.boards import State

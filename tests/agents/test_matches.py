@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import envs.boards
-from agents.alphazero.arena import EloTable, MatchResult, elo_from_score, make_openings, play_match
+from agents.alphazero.matches import EloTable, MatchResult, elo_from_score, make_openings, play_match
 from envs.players import PerfectTicTacToePlayer, RandomPlayer
 
 torch.set_num_threads(1)
