@@ -9,7 +9,10 @@ the textbook design of most Python AlphaZero code) searches one game, one networ
     python scripts/bench_mcts.py --batches 1 64 256 --devices cpu cuda --dtype float32
 
 The last line with --json is one JSON object: sims_per_s[device][batch], baseline_sims_per_s,
-and speedup_cpu_b256 (batched at B=256 on the CPU over the baseline).
+speedup_cpu_b256 (batched at B=256 on the CPU over the baseline), and null_sims_per_s[search][batch]:
+the search alone with a near-free network (zero logits, zero value), i.e. its own overhead
+(tree bookkeeping, game steps, tensor dispatch), which bounds the rate on a GPU where the network is
+fast; `puct+tactics` adds the one-ply win/loss check (`agents.alphazero.tactics`).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import torch
 import envs.boards
 import nets
 from agents.alphazero.agent import network_evaluator, resolve_inference_dtype
+from agents.alphazero.gumbel import gumbel_search
 from agents.alphazero.mcts import puct_search
 from agents.alphazero.naive_mcts import naive_puct_search
+from agents.alphazero.tactics import tactical_evaluator
 
 
 def _network(game, device: str) -> torch.nn.Module:
@@ -55,6 +60,31 @@ def batched_search(device: str, batch: int, dtype: str):
     return run
 
 
+def null_search(batch: int, search: str):
+    """A timed-search closure on the CPU with a near-free network: what the search itself costs."""
+    game = envs.boards.make("connect4")
+
+    def null_network(states):
+        return torch.zeros(states.batch_size, game.num_actions), torch.zeros(states.batch_size)
+
+    evaluator = tactical_evaluator(game, null_network) if search.endswith("+tactics") else null_network
+    roots = game.reset(batch)
+
+    def searcher(simulations: int):
+        if search.startswith("gumbel"):
+            return gumbel_search(game, evaluator, roots, simulations, gumbel_scale=0.0)
+        return puct_search(game, evaluator, roots, simulations)
+
+    searcher(2)
+
+    def run(simulations: int) -> float:
+        start = time.perf_counter()
+        searcher(simulations)
+        return time.perf_counter() - start
+
+    return run
+
+
 def baseline_search():
     """The recursive one-game search on the CPU (float32, plain layout, the usual way); returns seconds."""
     game = envs.boards.make("connect4")
@@ -77,10 +107,10 @@ def baseline_search():
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256, 1024])
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64, 256, 1024], help="games searched together")
     parser.add_argument("--devices", nargs="+", default=["cpu", "cuda"], help="cuda is skipped when absent")
     parser.add_argument("--simulations", type=int, default=32, help="simulations per search (per game)")
-    parser.add_argument("--baseline-simulations", type=int, default=200)
+    parser.add_argument("--baseline-simulations", type=int, default=200, help="simulations of the recursive baseline")
     parser.add_argument(
         "--dtype",
         default="auto",
@@ -90,6 +120,11 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds; the best of each is kept")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 = one core, the fair default)")
+    parser.add_argument("--null-batches", type=int, nargs="+", default=[256], help="batches of the null-network runs")
+    parser.add_argument(
+        "--null-searches", nargs="+", default=["puct", "puct+tactics", "gumbel"],
+        choices=["puct", "puct+tactics", "gumbel", "gumbel+tactics"], help="searches timed with the null network",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -99,19 +134,29 @@ def main() -> None:
     searches = {
         (device, batch): batched_search(device, batch, args.dtype) for device in devices for batch in args.batches
     }
+    nulls = {
+        (search, batch): null_search(batch, search) for search in args.null_searches for batch in args.null_batches
+    }
     # Rounds interleave every measurement, and each keeps its best round, so that load from other
     # processes on a shared machine hits the baseline and the batched search alike.
     baseline = 0.0
     best: dict[tuple[str, int], float] = dict.fromkeys(searches, 0.0)
+    null_best: dict[tuple[str, int], float] = {}
     for _ in range(args.repeats):
         baseline = max(baseline, args.baseline_simulations / baseline_run(args.baseline_simulations))
         for (device, batch), run in searches.items():
             best[(device, batch)] = max(best[(device, batch)], batch * args.simulations / run(args.simulations))
+        for key, run in nulls.items():
+            null_best[key] = max(null_best.get(key, 0.0), key[1] * args.simulations / run(args.simulations))
     print(f"baseline (recursive, one game, cpu): {baseline:,.0f} sims/s")
     rates: dict[str, dict[str, float]] = {device: {} for device in devices}
     for (device, batch), rate in best.items():
         rates[device][str(batch)] = round(rate, 1)
         print(f"batched {device} B={batch:<5} {rate:>12,.0f} sims/s  ({rate / baseline:.1f}x baseline)")
+    null_rates: dict[str, dict[str, float]] = {search: {} for search in args.null_searches}
+    for (search, batch), rate in null_best.items():
+        null_rates[search][str(batch)] = round(rate, 1)
+        print(f"null network {search:<14} cpu B={batch:<5} {rate:>12,.0f} sims/s")
     summary = {
         "game": "connect4",
         "network": "PolicyValueNet 5 blocks x 64 channels",
@@ -120,6 +165,7 @@ def main() -> None:
         "threads": args.threads,
         "sims_per_s": rates,
         "baseline_sims_per_s": round(baseline, 1),
+        "null_sims_per_s": null_rates,
         "speedup_cpu_b256": round(rates["cpu"]["256"] / baseline, 2) if "256" in rates.get("cpu", {}) else None,
     }
     if args.json:

@@ -15,11 +15,11 @@ over B games at once with one network call per simulation. Roles for distributed
 """
 
 from .agent import load_agent, make_game, make_network, network_evaluator
-from .matches import EloTable, MatchResult, elo_from_score, make_openings, play_match
 from .config import PRESETS, AlphaZeroConfig, make_config, preset_names
 from .evaluate import CheckpointEvaluator, arena, evaluate_checkpoint, evaluate_player
 from .gumbel import gumbel_search
 from .learner import Learner
+from .matches import EloTable, MatchResult, elo_from_score, make_openings, play_match
 from .mcts import SearchOutput, puct_search
 from .model import AlphaZero
 from .play import play

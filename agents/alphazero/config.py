@@ -95,6 +95,9 @@ class AlphaZeroConfig:
     eval_simulations: int = param(100, "simulations per move of the agent in evaluation games (no noise, greedy)")
     eval_opponents: list[str] = param(["random", "one_ply"], "reference players the checkpoints meet")  # noqa: RUF009 (param makes a default_factory)
     eval_openings: int = param(8, "openings per evaluation match; each is played with both colours")
+    eval_pons_positions: int = param(
+        0, "Connect Four: positions of each Pons benchmark set scored at every evaluation (mistake rate; 0 = off)"
+    )
     checkpoint_every_iterations: int = param(5, "iterations between checkpoints (the last one is always saved)")
 
 
@@ -112,7 +115,7 @@ def _connect4() -> AlphaZeroConfig:
         game="connect4", channels=64, blocks=5, num_simulations=200, temperature_moves=10,
         iterations=100, games_per_iteration=256, parallel_games=256, replay_games=10_000, batch_size=512,
         updates_per_iteration=200, eval_simulations=200, eval_opponents=["random", "one_ply", "alphabeta:4"],
-        eval_openings=16,
+        eval_openings=16, eval_pons_positions=20,
     )  # fmt: skip
 
 

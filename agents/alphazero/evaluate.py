@@ -1,5 +1,6 @@
 """Checkpoint evaluation: arena matches against reference players and the previous checkpoint,
-an Elo table over checkpoints, and (Connect Four) the share of solver-optimal moves."""
+an Elo table over checkpoints, and (Connect Four) mistake rates on a fixed subsample of Pons'
+benchmark sets (`envs.connect4_pons`; the full sets: `scripts/eval_connect4.py`)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from envs.boards import BoardGame, State
 from rlkit.plots import pyplot, save_figure
 
 from .agent import load_agent, make_game
+from .config import AlphaZeroConfig, apply_torch_threads, check_config
 from .matches import EloTable, MatchResult, make_openings, play_match
-from .config import AlphaZeroConfig, check_config
 from .players import MCTSPlayer, make_player
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "evaluate_player",
     "optimal_move_share",
     "plot_elo_table",
+    "pons_mistakes",
     "random_positions",
 ]
 
@@ -39,9 +41,12 @@ def arena(
     seed: int = 0,
     device: str = "cpu",
     game_size: int = 0,
+    torch_threads: int = 1,
 ) -> MatchResult:
     """Match between two named players (see `make_player`: reference names or checkpoint paths)
-    over `num_openings` openings, each played with both colours."""
+    over `num_openings` openings, each played with both colours; `torch_threads` CPU threads (0: torch's default)."""
+    if torch_threads > 0:
+        torch.set_num_threads(torch_threads)
     game = envs.boards.make(game_name, device=device, **({"size": game_size} if game_size else {}))
     a = make_player(player_a, game, num_simulations, seed)
     b = make_player(player_b, game, num_simulations, seed + 1)
@@ -90,25 +95,37 @@ def connect4_optimal_moves(game: BoardGame, positions: State) -> torch.Tensor:
     return optimal.to(game.device)
 
 
+def pons_mistakes(game: BoardGame, player, positions: dict) -> dict[str, float]:
+    """`eval/pons/<set>` mistake % of `player` on `positions` (from `envs.connect4_pons.subsample`) and their mean."""
+    from envs.connect4_pons import score_player
+
+    report = score_player(game, player, positions)
+    metrics = {f"eval/pons/{name}": row["mistake_pct"] for name, row in report.items()}
+    metrics["eval/pons/mean"] = sum(metrics.values()) / max(len(metrics), 1)
+    return metrics
+
+
 class CheckpointEvaluator:
     """Evaluates successive training checkpoints and keeps their Elo table.
 
     Each evaluation plays the agent (MCTS, no noise, greedy) against the configured reference
     players and against the previously evaluated checkpoint; every result enters the Elo table,
-    anchored at the random player (Elo 0).
+    anchored at the random player (Elo 0). Connect Four also scores `eval_pons_positions` positions
+    of each Pons set (labels precomputed, so this costs only the agent's searches).
     """
 
     def __init__(self, config: AlphaZeroConfig):
+        apply_torch_threads(config)
         self.config = config
         self.game = make_game(config)
         self.openings = make_openings(self.game, config.eval_openings, seed=config.seed)
         self.elo = EloTable(anchor="random")
         self.previous: tuple[str, torch.nn.Module] | None = None
-        self.positions: State | None = None
-        self.optimal: torch.Tensor | None = None
-        if config.game == "connect4":  # the issue's test set: positions with 10 to 30 stones
-            self.positions = random_positions(self.game, 200, 10, 30, seed=config.seed)
-            self.optimal = connect4_optimal_moves(self.game, self.positions)
+        self.pons: dict | None = None
+        if config.game == "connect4" and config.eval_pons_positions > 0:
+            from envs.connect4_pons import subsample
+
+            self.pons = subsample(config.eval_pons_positions)
 
     def evaluate(self, net: torch.nn.Module, name: str) -> dict[str, float | str]:
         """`eval/` metrics of checkpoint `name`: score against each opponent, its Elo, optimal-move share."""
@@ -128,8 +145,8 @@ class CheckpointEvaluator:
         ratings = self.elo.ratings()
         metrics["eval/elo"] = ratings[name]
         metrics["eval/elo_table"] = {player: round(r, 1) for player, r in ratings.items()}
-        if self.optimal is not None:
-            metrics["eval/optimal_moves"] = optimal_move_share(self.game, agent, self.positions, self.optimal)
+        if self.pons is not None:
+            metrics.update(pons_mistakes(self.game, agent, self.pons))
         self.previous = (name, snapshot)
         return metrics
 

@@ -66,6 +66,11 @@ class Tree:
     to_play: torch.Tensor  # long [B, N]
     terminal: torch.Tensor  # bool [B, N]
     states: State  # every field [B, N, ...]
+    # Edge statistics, kept beside the node ones so that selection reads one row per statistic:
+    # child_visits[b, n, a] = visits of the child of n along a, child_value[b, n, a] = its value_sum from the
+    # view of the player to move at n (0 where unvisited). None in hand-built trees: derived from `children`.
+    child_visits: torch.Tensor | None = None  # float32 [B, N, A]
+    child_value: torch.Tensor | None = None  # float32 [B, N, A]
 
     @property
     def batch_size(self) -> int:
@@ -101,8 +106,17 @@ class Tree:
 
     def index(self, rows: torch.Tensor) -> Tree:
         """The trees of games `rows` (long [B'])."""
-        fields = {f: getattr(self, f)[rows] for f in self.__dataclass_fields__ if f != "states"}
-        return Tree(**fields, states=self.states[rows])
+        fields = {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "states"}
+        return Tree(**{f: None if x is None else x[rows] for f, x in fields.items()}, states=self.states[rows])
+
+    def derive_edge_stats(self) -> None:
+        """(Re)build `child_visits` and `child_value` from the node statistics and `children`."""
+        batch = self.children.shape[0]
+        visited = (self.children >= 0).float()
+        slot = self.children.clamp(min=0).view(batch, -1)
+        sign = (1.0 - 2.0 * self.to_play.float())[:, :, None]
+        self.child_visits = self.visits.gather(1, slot).view_as(visited) * visited
+        self.child_value = sign * self.value_sum.gather(1, slot).view_as(visited) * visited
 
     def root_value(self) -> torch.Tensor:
         """float32 [B]: mean backed-up value of the root for the player to move there."""
@@ -158,12 +172,18 @@ def new_tree(game: BoardGame, evaluator: Evaluator, roots: State, num_simulation
         to_play=slots(to_play, 0),
         terminal=slots(terminal, False),
         states=roots.map(lambda t: t.unsqueeze(1).repeat(1, nodes, *([1] * (t.dim() - 1))).contiguous()),
+        child_visits=torch.zeros(batch, nodes, game.num_actions, device=device),
+        child_value=torch.zeros(batch, nodes, game.num_actions, device=device),
     )
 
 
 def child_stats(tree: Tree, node: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Visit counts float32 [B, A] and mean values float32 [B, A] of the children of `node` (long [B]),
     from the view of the player to move at `node`; unvisited children have 0 visits and value 0."""
+    if tree.child_visits is not None:
+        flat = tree.flat(node)
+        visits = node_rows(tree.child_visits, flat)
+        return visits, node_rows(tree.child_value, flat) / visits.clamp(min=1)
     children = node_rows(tree.children, tree.flat(node))
     visited = (children >= 0).float()
     slot = (children.clamp(min=0) + tree.flat(torch.zeros_like(node))[:, None]).view(-1)
@@ -186,11 +206,15 @@ def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectF
     flat = tree.flat(node)
     action = node
     path, on_path = [flat], [torch.ones_like(node, dtype=torch.float32)]
+    edges, edge_parents = [], []  # flat edge indices (node * A + action) of the path, and their parent nodes
     descending = ~terminal.index_select(0, flat)
     for depth in range(tree.num_nodes):  # a path can never be longer than the nodes in the tree
         chosen = select(tree, node, depth)
-        child = children.index_select(0, flat * num_actions + chosen)
+        edge = flat * num_actions + chosen
+        child = children.index_select(0, edge)
         moving = descending & (child >= 0)
+        edges.append(edge)
+        edge_parents.append(flat)
         action = torch.where(descending, chosen, action)  # the last choice of a descent is the leaf's action
         node = torch.where(moving, child, node)
         flat = tree.flat(node)
@@ -222,8 +246,15 @@ def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectF
     on_path.append(expands.float())
     # One accumulation per statistic over the whole path: a node appears at most once on a path.
     path_t, weight = torch.cat(path), torch.cat(on_path)
+    values = value0.repeat(len(path))
     tree.visits.view(-1).index_add_(0, path_t, weight)
-    tree.value_sum.view(-1).index_add_(0, path_t, weight * value0.repeat(len(path)))
+    tree.value_sum.view(-1).index_add_(0, path_t, weight * values)
+    if tree.child_visits is not None:  # edge d leads to path node d + 1 (the last one to the new leaf)
+        edge_t, parent_t = torch.cat(edges + [edge]), torch.cat(edge_parents + [flat])
+        edge_weight = torch.cat(on_path[1:-1] + [expands.float()])
+        sign = 1.0 - 2.0 * tree.to_play.view(-1).index_select(0, parent_t).float()
+        tree.child_visits.view(-1).index_add_(0, edge_t, edge_weight)
+        tree.child_value.view(-1).index_add_(0, edge_t, edge_weight * sign * values[: edge_t.shape[0]])
 
 
 def run_simulations(
@@ -286,6 +317,7 @@ def graft_subtrees(tree: Tree, old: Tree, member: torch.Tensor) -> torch.Tensor:
     put(tree.action, action)
     for key, field in tree.states.items():
         put(field, take(getattr(old.states, key)))
+    tree.derive_edge_stats()
     return kept.clamp(min=1)
 
 

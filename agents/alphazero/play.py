@@ -55,11 +55,14 @@ def play(
     print_fn: Callable[[str], None] = print,
     device: str = "cpu",
     seed: int = 0,
+    torch_threads: int = 1,
 ) -> float | None:
     """Play one game against `opponent`: an AlphaZero checkpoint (MCTS with `sims` simulations, its
     strength), "policy:<checkpoint>", or a reference player ("alphabeta:4", "solver", ...; see
     `make_player`). Returns the person's result (+1 win, 0 draw, -1 loss) or None if they quit;
-    `human_color` 0 moves first."""
+    `human_color` 0 moves first; the search runs on `torch_threads` CPU threads (0: torch's default)."""
+    if torch_threads > 0:
+        torch.set_num_threads(torch_threads)
     if human_color not in (0, 1):
         raise RlkitError(f"human_color must be 0 (move first) or 1 (move second), got {human_color!r}")
     game = envs.boards.make(game_name, device=device)

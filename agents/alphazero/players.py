@@ -16,7 +16,7 @@ from envs.boards import NO_ACTION, BoardGame, State
 from rlkit.errors import RlkitError
 
 from .agent import load_agent, network_evaluator, run_search
-from .config import AlphaZeroConfig
+from .config import AlphaZeroConfig, apply_torch_threads
 from .tactics import search_evaluator
 
 __all__ = ["MCTSPlayer", "PolicyPlayer", "make_player"]
@@ -79,6 +79,7 @@ def make_player(spec: str, game: BoardGame, num_simulations: int | None = None, 
             f"{', '.join(reference.REFERENCE_PLAYERS)} (alphabeta:<depth>)"
         )
     config, agent_game, net = load_agent(path, device=game.device.type)
+    apply_torch_threads(config)
     if agent_game.name != game.name or agent_game.num_actions != game.num_actions:
         raise RlkitError(f"checkpoint {str(path)!r} plays {agent_game.name}, not {game.name}")
     return PolicyPlayer(net) if name == "policy" else MCTSPlayer(net, config, num_simulations)

@@ -45,15 +45,16 @@ def agent_mistakes(game, agent, openings: list[list[int]]) -> list[tuple[list[in
     return mistakes
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
     "overrides",
     [[], ["search=gumbel", "num_simulations=8", "eval_simulations=32"]],
     ids=["puct", "gumbel-8-simulations"],
 )
-def test_tictactoe_learns_perfect_play(tmp_path, overrides):
+def test_tictactoe_learns_perfect_play(tmp_path, overrides, seed):
     torch.set_num_threads(1)  # a small net on a busy machine: threads only add contention
     # float32 inference: bfloat16 ("auto" on CPUs that have it) changes the trajectory from machine to machine
-    cfg = make_config("tictactoe", [*overrides, "inference_dtype=float32"])
+    cfg = make_config("tictactoe", [*overrides, f"seed={seed}", "inference_dtype=float32"])
     run = Run.create(tmp_path, "ttt", to_dict(cfg))
     start = time.perf_counter()
     train(cfg, run, progress=False)

@@ -193,3 +193,12 @@ def test_subtree_reuse_keeps_the_statistics_of_the_move_played(game):
             for action, child in enumerate(tree.children[b, node].tolist()):
                 if child != UNVISITED:
                     assert (int(tree.parent[b, child]), int(tree.action[b, child])) == (node, action)
+
+
+def test_edge_statistics_match_the_node_statistics(game):
+    out = puct_search(game, random_net_evaluator(game), State.cat([game.reset(1), game.from_moves(MUST_BLOCK)]), 40)
+    tree = out.tree
+    kept_visits, kept_value = tree.child_visits.clone(), tree.child_value.clone()
+    tree.derive_edge_stats()
+    assert torch.equal(kept_visits, tree.child_visits)
+    assert torch.allclose(kept_value, tree.child_value, atol=1e-6)

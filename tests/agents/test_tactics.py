@@ -85,3 +85,12 @@ def test_moves_that_allow_a_win_next_are_lost_on_first_visit():
     out = gumbel_search(game, evaluator, game.from_moves(["d", "d", "e", "e", "c"]), 32, gumbel_scale=0.0)
     # X threatens b1 and f1 after c; O must block one (both lose eventually), the values say lost
     assert float(out.root_value[0]) < -0.9
+
+
+def test_config_rejects_tactics_where_blocking_is_not_a_move():
+    from agents.alphazero.config import make_config
+    from rlkit.errors import RlkitError
+
+    assert make_config("connect4", ["tactics=true"]).tactics
+    with pytest.raises(RlkitError, match="placement game"):
+        make_config("othello", ["tactics=true"])
