@@ -1,8 +1,8 @@
 """nets: PyTorch function approximators with no RL knowledge, plus build/save/load and a training loop.
 
 ``nets.build(spec)`` constructs any registered model from a plain dict, ``nets.save``/``nets.load``
-round-trip architecture and weights, ``nets.fit`` trains any of them, and every public model is
-importable from here.
+round-trip architecture and weights, ``nets.fit`` trains any of them (from tensors, numpy arrays, torch
+Datasets or DataLoaders; see ``nets.data``), and every public model is importable from here.
 """
 
 from nets.autoencoder import AutoEncoder, corrupt

@@ -206,7 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="which model to train",
     )
     demo.add_argument("--seed", type=int, default=0, help="random seed")
+    demo.add_argument("--epochs", type=int, default=None, help="training epochs (default: tuned per model)")
+    demo.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest on a busy machine)")
     demo.add_argument("--runs-dir", default="runs", help="folder for the run directory with its plots")
+    demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    demo.add_argument("--json", action="store_true", help="print the result as one JSON object")
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -386,8 +390,14 @@ def _arena(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from rlkit.demos import run_digits_demo
 
-    summary = run_digits_demo(args.model, seed=args.seed, dataset=args.dataset, runs_dir=args.runs_dir)
-    print(json.dumps(summary, default=str))
+    summary = run_digits_demo(
+        args.model, seed=args.seed, dataset=args.dataset, epochs=args.epochs, runs_dir=args.runs_dir,
+        progress=not args.no_progress, threads=args.threads,
+    )  # fmt: skip
+    if args.json:
+        print(json.dumps(summary, default=str))
+    else:
+        print("\n".join(f"{key:>24}: {value}" for key, value in summary.items()))
     return 0
 
 

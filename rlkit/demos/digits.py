@@ -98,10 +98,35 @@ def train_mlp(task: Task) -> Outcome:
     return classify(task, model, (task.data.pixels,), 60, lr=1e-3)
 
 
+class RandomShifts(torch.utils.data.Dataset):
+    """Images ``float32 [N, 1, side, side]`` with labels, each visit shifted by up to ``max_shift`` pixels per axis.
+
+    ``torch.roll`` wraps around, which is a plain shift for MNIST digits: their outer 4 pixels are blank.
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, max_shift: int) -> None:
+        self.images, self.labels, self.max_shift = images, labels, max_shift
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        shifts = torch.randint(-self.max_shift, self.max_shift + 1, (2,)).tolist()
+        return torch.roll(self.images[index], shifts, dims=(1, 2)), self.labels[index]
+
+
 def train_lenet(task: Task) -> Outcome:
-    side = task.data.side
+    data, side = task.data, task.data.side
+    shape = (1, side, side)
     model = nets.LeNet5(in_channels=1, image_size=side, num_classes=10)
-    return classify(task, model, (1, side, side), 40, lr=1e-3)
+    if data.name != "mnist":
+        return classify(task, model, shape, 40, lr=1e-3)
+    # 4,000 MNIST images are few for LeNet: plain training overfits (0.962-0.975 over seeds 0-2, with dropout 0.3);
+    # shifts of up to 2 pixels, as LeCun et al. distorted their training set, fix that.
+    task.fit(model, RandomShifts(data.x_train.reshape(-1, *shape), data.y_train, 2), 30, lr=1e-3)
+    return predictions(
+        model, {"test_accuracy": accuracy(model, data.x_test.reshape(-1, *shape), data.y_test)}, data, shape
+    )
 
 
 def train_lstm(task: Task) -> Outcome:
