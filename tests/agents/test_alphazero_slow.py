@@ -45,11 +45,10 @@ def agent_mistakes(game, agent, openings: list[list[int]]) -> list[tuple[list[in
     return mistakes
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize(
-    "overrides",
-    [[], ["search=gumbel", "num_simulations=8", "eval_simulations=32"]],
-    ids=["puct", "gumbel-8-simulations"],
+    "overrides, seed",
+    [([], 0), ([], 1), ([], 2), (["search=gumbel", "num_simulations=8", "eval_simulations=32"], 0)],
+    ids=["puct-seed0", "puct-seed1", "puct-seed2", "gumbel-8-simulations"],
 )
 def test_tictactoe_learns_perfect_play(tmp_path, overrides, seed):
     torch.set_num_threads(1)  # a small net on a busy machine: threads only add contention
