@@ -12,6 +12,7 @@ import dataclasses
 import math
 import os
 import time
+import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,7 +22,7 @@ from typing_extensions import Self
 from rlkit.callbacks import Callback
 from rlkit.checkpoints import read_checkpoint, remove_partial_writes, save_checkpoint
 from rlkit.config import from_dict, replace_values, to_dict
-from rlkit.errors import RlkitError
+from rlkit.errors import RlkitError, RlkitWarning
 from rlkit.runs import Run
 from rlkit.workers import BACKENDS
 
@@ -53,6 +54,10 @@ class Agent(ABC):
     @abstractmethod
     def _make_trainer(self, num_workers: int):
         """The learner side of this agent for ``num_workers`` workers."""
+
+    def _budget_warnings(self, target: int) -> list[str]:
+        """Messages for a budget ending at ``target`` that is legal but likely a mistake."""
+        return []
 
     def _run_name(self) -> str:
         return f"{self.name}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -120,6 +125,8 @@ class Agent(ABC):
             raise RlkitError("address and Ray options apply to backend='ray' only")
         trainer = self.trainer(options.num_workers if options is not None else 1)
         target = int(getattr(trainer, self.counter)) + int(budget)
+        for message in self._budget_warnings(target):  # after the checks above: a refused start warns of nothing
+            warnings.warn(message, RlkitWarning, stacklevel=2)
         if target > getattr(self.config, self.budget_key):
             self.config = dataclasses.replace(self.config, **{self.budget_key: target})
             trainer.cfg = self.config

@@ -19,10 +19,13 @@ import math
 import os
 import sys
 import textwrap
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from rlkit.errors import RlkitError
+
+_show_warning = warnings.showwarning
 
 __all__ = ["build_parser", "main"]
 
@@ -54,6 +57,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         "--show-config", action="store_true", help="print every config key with its value and help, then exit"
     )
     g.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    g.add_argument(
+        "--json", action="store_true", help="end with the run's figures as one JSON object (instead of a summary)"
+    )
     b = p.add_argument_group("backend (scale-out)")
     b.add_argument(
         "--backend",
@@ -271,8 +277,45 @@ def _checkpoint_path(path: str) -> str:
     return path
 
 
-def _report(summary: dict[str, Any], run) -> None:
-    print(json.dumps({"run": str(run.path), **summary}, default=str))
+def _report(args: argparse.Namespace, agent) -> None:
+    """The end of `rlkit train`: the JSON object with --json, else a short summary and the next commands."""
+    summary, run = agent.last_summary, agent.run
+    if args.json:
+        print(json.dumps({"run": str(run.path), **summary}, default=str))
+        return
+    path = _shell_path(run.path)
+    done = f"{agent.num_done} {agent.counter}{'' if agent.num_done == 1 else 's'}"
+    if agent.name == "dqn":
+        ret = summary.get("mean_return")
+        ret = (
+            f", mean return {ret:.1f} over the last {min(summary['episodes'], 100)} episodes" if ret is not None else ""
+        )
+        print(f"dqn {agent.config.env_id}: {done}, {summary['episodes']} episodes{ret}, {summary['updates']} updates, "
+              f"{summary['wall_s']:.0f} s ({summary['steps_per_s']:.0f} steps/s)")  # fmt: skip
+        nxt = [f"rlkit eval dqn {path}"]
+    else:
+        game = agent.config.game
+        results = [f"{k[5:-4]} {v}" for k, v in summary.items() if k.startswith("eval/") and k.endswith("/wdl")]
+        elo = summary.get("eval/elo")
+        evaluation = f"; W/D/L {', '.join(results)}" if results else ""
+        evaluation += f"; Elo {elo:+.0f} (random = 0)" if isinstance(elo, (int, float)) else ""
+        print(f"alphazero {game}: {done}, {summary.get('counters/games', 0)} self-play games, "
+              f"{summary.get('counters/updates', 0)} updates{evaluation}")  # fmt: skip
+        nxt = [f"rlkit eval alphazero {path}", f"rlkit play --game {game} --checkpoint {path}"]
+    nxt.append(f"rlkit train {agent.name} --resume {path} --steps {2 * agent.num_done}")
+    print(f"run: {path} (metrics.jsonl, checkpoints/, plots/)")
+    print("next:\n" + "\n".join(f"  {command}" for command in nxt))
+
+
+def _shell_path(path) -> str:
+    """``path`` relative to the working directory when it lies below it, quoted for a shell."""
+    import shlex
+
+    try:
+        path = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
+    except ValueError:  # another drive (Windows)
+        path = str(path)
+    return shlex.quote(path)
 
 
 # -------------------------------------------------------------------------- handlers
@@ -304,7 +347,7 @@ def _train_agent(args: argparse.Namespace, agent_cls: type, make_new: Callable[[
         ray = {"num_workers": args.num_workers, "address": args.address, "gpus_per_worker": args.gpus_per_worker,
                "cpus_per_worker": args.cpus_per_worker}  # fmt: skip
     agent.learn(budget, backend=args.backend, progress=not args.no_progress, **ray)
-    _report(agent.last_summary, agent.run)
+    _report(args, agent)
     return 0
 
 
@@ -401,12 +444,24 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """rlkit's own warnings as one ``rlkit: warning:`` line; others as Python prints them."""
+    from rlkit.errors import RlkitWarning
+
+    if issubclass(category, RlkitWarning):
+        print(f"rlkit: warning: {message}", file=sys.stderr)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "no_progress", False):
         os.environ["RLKIT_PROGRESS"] = "0"  # read by rlkit.metrics.MetricsLogger
     from nets.registry import NetsError  # nets stays free of rlkit imports, so it has its own error type
+
+    warnings.showwarning = _one_line_warning
 
     try:
         return args.handler(args)

@@ -6,8 +6,13 @@ that says what was wrong and what would be right. The CLI prints that message on
 line and exits with status 2; it never shows a traceback for these.
 """
 
-__all__ = ["RlkitError"]
+__all__ = ["RlkitError", "RlkitWarning"]
 
 
 class RlkitError(ValueError):
     """A user-facing error whose message names the bad value and the valid choices."""
+
+
+class RlkitWarning(UserWarning):
+    """A legal but probably unintended request (e.g. a budget that ends before exploration does);
+    the CLI prints it as one ``rlkit: warning:`` line."""

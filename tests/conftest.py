@@ -2,7 +2,8 @@
 
 Ray: one local instance per test session (``ray.init`` costs seconds and ~440 MB), started
 only when the first test marked ``@pytest.mark.ray`` runs and shut down at the end, so test
-runs without Ray tests never start it and no Ray process outlives the session.
+runs without Ray tests never start it and no Ray process outlives the session. A test that starts
+its own cluster (the ``ray_cluster`` fixture of tests/rlkit/test_cluster.py) does not get it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,6 @@ def ray_session():
 
 @pytest.fixture(autouse=True)
 def _ray_for_marked_tests(request):
-    """Give every test marked ``ray`` the session's Ray instance."""
-    if request.node.get_closest_marker("ray") is not None:
+    """Give every test marked ``ray`` the session's Ray instance (unless it brings its own cluster)."""
+    if request.node.get_closest_marker("ray") is not None and "ray_cluster" not in request.fixturenames:
         request.getfixturevalue("ray_session")

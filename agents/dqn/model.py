@@ -75,6 +75,15 @@ class DQN(Agent):
         self._network = None
         return Trainer(self.config, num_workers=num_workers)
 
+    def _budget_warnings(self, target: int) -> list[str]:
+        """A run that ends before learning starts, or before epsilon has decayed, is rarely what was meant."""
+        cfg = self.config
+        for key, what in (("learning_starts_steps", "learning starts"), ("eps_decay_steps", "exploration has decayed")):
+            if target < getattr(cfg, key) and not (key == "eps_decay_steps" and cfg.noisy):
+                value = getattr(cfg, key)
+                return [f"the run ends at {target} steps, before {what} ({key}={value}); train longer or lower {key}"]
+        return []
+
     def _run_name(self) -> str:
         return f"dqn-{self.config.env_id.replace('/', '_').replace(':', '_')}-{super()._run_name().split('-', 1)[1]}"
 

@@ -82,12 +82,29 @@ def test_train_resume_and_arena_through_the_cli(tmp_path, capsys, monkeypatch):
     base = ["train", "alphazero", "--game", "tictactoe", "--name", "t", "--no-progress"]
     small = ["--set", "games_per_iteration=8", "--set", "parallel_games=8", "--set", "num_simulations=4",
              "--set", "updates_per_iteration=2", "--set", "eval_every_iterations=0"]  # fmt: skip
-    assert main([*base, "--steps", "1", *small]) == 0
-    first = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert first["counters/iteration"] == 1
-    assert main(["train", "alphazero", "--resume", "runs/t", "--steps", "2", "--no-progress"]) == 0
+    assert main([*base, "--steps", "1", *small]) == 0  # without --json: a summary and the next commands
+    out = capsys.readouterr().out
+    assert out.startswith("alphazero tictactoe: 1 iteration, 8 self-play games, 2 updates")
+    assert "run: runs/t " in out and "  rlkit eval alphazero runs/t\n" in out
+    assert "  rlkit play --game tictactoe --checkpoint runs/t\n" in out
+    assert "  rlkit train alphazero --resume runs/t --steps 2\n" in out
+    assert main(["train", "alphazero", "--resume", "runs/t", "--steps", "2", "--no-progress", "--json"]) == 0
     resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert resumed["counters/iteration"] == 2 and resumed["counters/games"] == 16
     assert main(["arena", "runs/t", "random", "--game", "tictactoe", "--games", "2", "--sims", "4", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["wins"] + result["draws"] + result["losses"] == 2
+
+
+def test_a_budget_shorter_than_exploration_is_warned_about(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    tiny = ["--set", "num_envs=1", "--set", "vectorization=sync", "--set", "mlp_hidden=[8]", "--set", "buffer_size=100"]
+    assert main(["train", "dqn", "--steps", "40", "--no-progress", "--json", *tiny]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("rlkit: warning:") == 1 and "before learning starts (learning_starts_steps=" in err
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["steps"] == 40 and summary["run"].endswith(tuple("0123456789"))
+    assert main(["train", "dqn", "--steps", "40", "--no-progress", "--set", "learning_starts_steps=10", *tiny]) == 0
+    out, err = capsys.readouterr()
+    assert "before exploration has decayed (eps_decay_steps=" in err
+    assert out.startswith("dqn CartPole-v1: 40 steps, ") and "  rlkit eval dqn runs/dqn-CartPole-v1-" in out
