@@ -293,10 +293,12 @@ def _report(args: argparse.Namespace, agent) -> None:
         game = agent.config.game
         results = [f"{k[5:-4]} {v}" for k, v in summary.items() if k.startswith("eval/") and k.endswith("/wdl")]
         elo = summary.get("eval/elo")
-        evaluation = f"; W/D/L {', '.join(results)}" if results else ""
-        evaluation += f"; Elo {elo:+.0f} (random = 0)" if isinstance(elo, (int, float)) else ""
         print(f"alphazero {game}: {done}, {summary.get('counters/games', 0)} self-play games, "
-              f"{summary.get('counters/updates', 0)} updates{evaluation}")  # fmt: skip
+              f"{summary.get('counters/updates', 0)} updates")  # fmt: skip
+        evaluation = [f"Elo {elo:+.0f} (random = 0)"] if isinstance(elo, (int, float)) else []
+        evaluation += [f"W/D/L {', '.join(results)}"] if results else []
+        if evaluation:
+            print(f"last evaluation: {'; '.join(evaluation)}")
         nxt = [f"rlkit eval alphazero {path}", f"rlkit play --game {game} --checkpoint {path}"]
     nxt.append(f"rlkit train {agent.name} --resume {path} --steps {2 * agent.num_done}")
     print(f"run: {path} (metrics.jsonl, checkpoints/, plots/)")
@@ -342,7 +344,14 @@ def _train_agent(args: argparse.Namespace, agent_cls: type, make_new: Callable[[
     if args.backend == "ray":
         ray = {"num_workers": args.num_workers, "address": args.address, "gpus_per_worker": args.gpus_per_worker,
                "cpus_per_worker": args.cpus_per_worker}  # fmt: skip
-    agent.learn(budget, backend=args.backend, progress=not args.no_progress, **ray)
+    try:
+        agent.learn(budget, backend=args.backend, progress=not args.no_progress, **ray)
+    except KeyboardInterrupt:
+        if agent.run is None:
+            raise
+        path = _shell_path(agent.run.path)
+        print(f"rlkit: interrupted; continue with: rlkit train {agent.name} --resume {path}", file=sys.stderr)
+        return 130
     _report(args, agent)
     return 0
 
