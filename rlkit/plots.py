@@ -76,6 +76,10 @@ def plot_metrics(
         ax.set_ylabel(key, fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel(xlabel or x)
+    if all(isinstance(v, int) for points in series.values() for v, _ in points):  # steps, iterations
+        from matplotlib.ticker import MaxNLocator
+
+        axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
         fig.suptitle(title, fontsize=10)
     return save_figure(fig, out_png)
