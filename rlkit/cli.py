@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "arena",
         help="pit two players against each other",
         description="Play PLAYER_A against PLAYER_B over a set of openings with colours swapped and "
-        "report wins/draws/losses and an Elo difference with a 95% interval. A player "
+        "report W/D/L (wins/draws/losses of PLAYER_A) and an Elo difference with a 95% interval. A player "
         "is a checkpoint (file or run directory) or a reference name: random, one_ply, alphabeta[:DEPTH], "
         "perfect (tic-tac-toe), solver (Connect Four).",
     )
@@ -320,9 +320,14 @@ def _shell_path(path) -> str:
 def _train_agent(args: argparse.Namespace, agent_cls: type, make_new: Callable[[dict[str, str]], Any]) -> int:
     """The shared body of `rlkit train AGENT`: an agent object (new or resumed), then `learn`."""
     from rlkit.config import format_config
+    from rlkit.runs import check_run_name
 
     overrides = _overrides(args)
     budget = _budget(args)
+    if args.name is not None:
+        check_run_name(args.name)
+    if args.address is not None and args.backend != "ray":
+        raise RlkitError("--address joins a Ray cluster: add --backend ray (or leave --address out)")
     if args.resume:
         agent = agent_cls.load(args.resume, **overrides)
         total = budget or getattr(agent.config, agent.budget_key)
@@ -431,7 +436,11 @@ def _arena(args: argparse.Namespace) -> int:
         "elo": round(elo, 1),
         "elo_95": [round(low, 1), round(high, 1)],
     }
-    print(json.dumps(summary) if args.json else f"{args.player_a} vs {args.player_b}: {result.summary()}")
+    if args.json:
+        print(json.dumps(summary))
+    else:  # W/D/L written as everywhere else (progress bar, eval, README)
+        print(f"{args.player_a} vs {args.player_b}: W/D/L {result.wins}/{result.draws}/{result.losses}, "
+              f"score {result.score:.3f}, Elo {elo:+.0f} (95% interval {low:+.0f} to {high:+.0f})")  # fmt: skip
     return 0
 
 
