@@ -125,12 +125,12 @@ class Agent(ABC):
             raise RlkitError("address and Ray options apply to backend='ray' only")
         trainer = self.trainer(options.num_workers if options is not None else 1)
         target = int(getattr(trainer, self.counter)) + int(budget)
-        for message in self._budget_warnings(target):  # after the checks above: a refused start warns of nothing
-            warnings.warn(message, RlkitWarning, stacklevel=2)
         if target > getattr(self.config, self.budget_key):
             self.config = dataclasses.replace(self.config, **{self.budget_key: target})
             trainer.cfg = self.config
         run = self._open_run()
+        for message in self._budget_warnings(target):  # after every check: a refused start warns of nothing
+            warnings.warn(message, RlkitWarning, stacklevel=2)
         workers = self._local_workers if backend == "local" else None
         if backend == "local" and workers is None:
             workers = self._local_workers = trainer.local_workers()

@@ -182,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "arena",
         help="pit two players against each other",
         description="Play PLAYER_A against PLAYER_B over a set of openings with colours swapped and "
-        "report wins/draws/losses and an Elo difference with a 95% interval. A player "
+        "report W/D/L (wins/draws/losses of PLAYER_A) and an Elo difference with a 95% interval. A player "
         "is a checkpoint (file or run directory) or a reference name: random, one_ply, alphabeta[:DEPTH], "
         "perfect (tic-tac-toe), solver (Connect Four).",
     )
@@ -297,10 +297,12 @@ def _report(args: argparse.Namespace, agent) -> None:
         game = agent.config.game
         results = [f"{k[5:-4]} {v}" for k, v in summary.items() if k.startswith("eval/") and k.endswith("/wdl")]
         elo = summary.get("eval/elo")
-        evaluation = f"; W/D/L {', '.join(results)}" if results else ""
-        evaluation += f"; Elo {elo:+.0f} (random = 0)" if isinstance(elo, (int, float)) else ""
         print(f"alphazero {game}: {done}, {summary.get('counters/games', 0)} self-play games, "
-              f"{summary.get('counters/updates', 0)} updates{evaluation}")  # fmt: skip
+              f"{summary.get('counters/updates', 0)} updates")  # fmt: skip
+        evaluation = [f"Elo {elo:+.0f} (random = 0)"] if isinstance(elo, (int, float)) else []
+        evaluation += [f"W/D/L {', '.join(results)}"] if results else []
+        if evaluation:
+            print(f"last evaluation: {'; '.join(evaluation)}")
         nxt = [f"rlkit eval alphazero {path}", f"rlkit play --game {game} --checkpoint {path}"]
     nxt.append(f"rlkit train {agent.name} --resume {path} --steps {2 * agent.num_done}")
     print(f"run: {path} (metrics.jsonl, checkpoints/, plots/)")
@@ -322,9 +324,14 @@ def _shell_path(path) -> str:
 def _train_agent(args: argparse.Namespace, agent_cls: type, make_new: Callable[[dict[str, str]], Any]) -> int:
     """The shared body of `rlkit train AGENT`: an agent object (new or resumed), then `learn`."""
     from rlkit.config import format_config
+    from rlkit.runs import check_run_name
 
     overrides = _overrides(args)
     budget = _budget(args)
+    if args.name is not None:
+        check_run_name(args.name)
+    if args.address is not None and args.backend != "ray":
+        raise RlkitError("--address joins a Ray cluster: add --backend ray (or leave --address out)")
     if args.resume:
         agent = agent_cls.load(args.resume, **overrides)
         total = budget or getattr(agent.config, agent.budget_key)
@@ -346,7 +353,14 @@ def _train_agent(args: argparse.Namespace, agent_cls: type, make_new: Callable[[
     if args.backend == "ray":
         ray = {"num_workers": args.num_workers, "address": args.address, "gpus_per_worker": args.gpus_per_worker,
                "cpus_per_worker": args.cpus_per_worker}  # fmt: skip
-    agent.learn(budget, backend=args.backend, progress=not args.no_progress, **ray)
+    try:
+        agent.learn(budget, backend=args.backend, progress=not args.no_progress, **ray)
+    except KeyboardInterrupt:
+        if agent.run is None:
+            raise
+        path = _shell_path(agent.run.path)
+        print(f"rlkit: interrupted; continue with: rlkit train {agent.name} --resume {path}", file=sys.stderr)
+        return 130
     _report(args, agent)
     return 0
 
@@ -426,7 +440,11 @@ def _arena(args: argparse.Namespace) -> int:
         "elo": round(elo, 1),
         "elo_95": [round(low, 1), round(high, 1)],
     }
-    print(json.dumps(summary) if args.json else f"{args.player_a} vs {args.player_b}: {result.summary()}")
+    if args.json:
+        print(json.dumps(summary))
+    else:  # W/D/L written as everywhere else (progress bar, eval, README)
+        print(f"{args.player_a} vs {args.player_b}: W/D/L {result.wins}/{result.draws}/{result.losses}, "
+              f"score {result.score:.3f}, Elo {elo:+.0f} (95% interval {low:+.0f} to {high:+.0f})")  # fmt: skip
     return 0
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -28,10 +29,6 @@ from tqdm.auto import tqdm
 from typing_extensions import Self
 
 __all__ = ["MetricsLogger", "read_metrics"]
-
-
-def _short(key: str) -> str:
-    return key.split("/", 1)[-1]
 
 
 def _scalar(value: Any) -> float | int | str | None:
@@ -48,7 +45,8 @@ class MetricsLogger:
     :param run_dir: run directory (metrics.jsonl and TensorBoard events go there) or None for the bar only.
     :param total: the step count at which the run ends (for the bar's ETA).
     :param unit: what a step counts ("step", "game", "epoch").
-    :param show: metric keys shown beside the bar (their last logged value).
+    :param show: metric keys shown beside the bar (their last logged value), or ``{key: label}`` to
+        name them briefly (the bar must fit 80 columns); a plain key is shown without its prefix.
     :param start: the step a resumed run starts from.
     :param progress: show the bar (it is also hidden when stderr is not a terminal or RLKIT_PROGRESS=0).
     :param tensorboard: write TensorBoard events when the `tensorboard` package is installed.
@@ -60,13 +58,14 @@ class MetricsLogger:
         total: int | None = None,
         unit: str = "step",
         desc: str | None = None,
-        show: Iterable[str] = (),
+        show: Iterable[str] | Mapping[str, str] = (),
         start: int = 0,
         progress: bool = True,
         tensorboard: bool = True,
     ):
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.show = list(show)
+        self.show = dict(show) if isinstance(show, Mapping) else {key: key.split("/", 1)[-1] for key in show}
+        self._desc = desc or ""
         self._latest: dict[str, Any] = {}
         self._file = None
         self._tb = None
@@ -77,16 +76,29 @@ class MetricsLogger:
             if tensorboard:
                 self._tb = _tensorboard_writer(self.run_dir / "tb")
         # disable=None hides the bar when not attached to a terminal (CI logs stay readable)
+        disable = None if progress and os.environ.get("RLKIT_PROGRESS") != "0" else True
         self._bar = tqdm(
             total=total,
             initial=start,
             unit=unit,
             desc=desc,
             dynamic_ncols=True,
-            disable=None if progress and os.environ.get("RLKIT_PROGRESS") != "0" else True,
+            disable=disable,
             smoothing=0.05,
+            bar_format="{desc}: {percentage:3.0f}%|{bar:10}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}, {rate_fmt}"
+            "{postfix}]",
         )
         self._bar_n = start
+        # Evaluation results (``eval/`` keys of ``show``) and what a long pause is doing get a second line,
+        # so that the first fits 80 columns.
+        self._eval_show = {k: label for k, label in self.show.items() if k.startswith("eval/")}
+        self.show = {k: label for k, label in self.show.items() if k not in self._eval_show}
+        self._eval_step: int | None = None
+        self._status: str | None = None
+        self._line2 = None
+        if self._eval_show:
+            self._line2 = tqdm(total=0, position=1, bar_format="{desc}", dynamic_ncols=True, disable=disable)
+            self._line2.set_description_str("eval: none yet", refresh=False)
 
     def update(self, step: int) -> None:
         """Move the progress bar to `step`."""
@@ -106,9 +118,33 @@ class MetricsLogger:
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     self._tb.add_scalar(key, value, step)
         if self.show:
-            postfix = {_short(k): _fmt(self._latest[k]) for k in self.show if k in self._latest}
+            postfix = {label: _fmt(self._latest[k]) for k, label in self.show.items() if k in self._latest}
             self._bar.set_postfix(postfix, refresh=False)
+        if any(k in clean for k in self._eval_show):
+            self._eval_step = int(step)
+            self._draw_line2()
         self.update(step)
+
+    def status(self, text: str | None) -> None:
+        """Show what a long pause is doing (e.g. "eval vs one_ply") at once, on the evaluation line
+        when there is one (else beside the bar's name); None clears it."""
+        self._status = text
+        if self._line2 is not None:
+            self._draw_line2()
+        else:
+            self._bar.set_description_str(f"{self._desc} [{text}]" if text else self._desc, refresh=True)
+
+    def _draw_line2(self) -> None:
+        """``eval @STEP: elo=186, W/D/L rand 3/1/0 1ply 2/2/0`` (``*/wdl`` keys grouped under one W/D/L),
+        prefixed by the running evaluation's status."""
+        have = {k: label for k, label in self._eval_show.items() if k in self._latest}
+        shown = [f"{label}={_fmt(self._latest[k])}" for k, label in have.items() if not k.endswith("/wdl")]
+        wdl = [f"{label} {self._latest[k]}" for k, label in have.items() if k.endswith("/wdl")]
+        if wdl:
+            shown.append("W/D/L " + " ".join(wdl))
+        last = f"@{self._eval_step}: {', '.join(shown)}" if shown else "none yet"
+        text = f"eval {self._status}... last {last}" if self._status else f"eval {last}"
+        self._line2.set_description_str(text, refresh=True)
 
     def write(self, message: str) -> None:
         """Print a line without breaking the progress bar."""
@@ -120,6 +156,8 @@ class MetricsLogger:
 
     def close(self) -> None:
         self._bar.close()
+        if self._line2 is not None:
+            self._line2.close()
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -136,14 +174,25 @@ class MetricsLogger:
 
 def _fmt(value: Any) -> Any:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
     return value
 
 
+_told_no_tensorboard = False
+
+
 def _tensorboard_writer(path: Path):
+    global _told_no_tensorboard
     try:
         from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is an optional extra
+    except ImportError:  # tensorboard is an optional extra: say so once, at the start
+        if not _told_no_tensorboard:
+            print(
+                "rlkit: note: TensorBoard is not installed, metrics go to metrics.jsonl only "
+                "(pip install 'rlkit[tensorboard]')",
+                file=sys.stderr,
+            )
+            _told_no_tensorboard = True
         return None
     return SummaryWriter(log_dir=str(path))
 

@@ -40,6 +40,9 @@ def _smooth(values: list[float], window: int) -> list[float]:
     return out
 
 
+SPARSE = 30  # series with fewer points get a marker on each one (an evaluation every N steps)
+
+
 def plot_metrics(
     metrics_path: str | Path,
     keys: Sequence[str],
@@ -47,8 +50,13 @@ def plot_metrics(
     x: str = "step",
     title: str | None = None,
     smooth: int = 1,
+    xlabel: str | None = None,
 ) -> Path | None:
-    """One panel per metric key against `x`; returns the PNG path, or None when no key has data."""
+    """One panel per metric key against `x`; returns the PNG path, or None when no key has data.
+
+    :param title: the figure's title (say which run, env or game).
+    :param xlabel: the x axis with its unit (e.g. "agent steps", "iteration"); default: `x`.
+    """
     plt = pyplot()
     records = read_metrics(metrics_path)
     series = {}
@@ -58,15 +66,20 @@ def plot_metrics(
             series[key] = points
     if not series:
         return None
-    fig, axes = plt.subplots(len(series), 1, figsize=(7, 2.6 * len(series)), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(series), 1, figsize=(7, 2.2 + 1.9 * len(series)), sharex=True, squeeze=False)
     for ax, (key, points) in zip(axes[:, 0], series.items()):
         xs, ys = zip(*points)
-        ax.plot(xs, ys, alpha=0.35 if smooth > 1 else 1.0, lw=1)
+        marker = "o" if len(points) < SPARSE else None
+        ax.plot(xs, ys, alpha=0.35 if smooth > 1 else 1.0, lw=1, marker=marker, ms=3)
         if smooth > 1:
             ax.plot(xs, _smooth(list(ys), smooth), lw=1.8)
         ax.set_ylabel(key, fontsize=8)
         ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel(x)
+    axes[-1, 0].set_xlabel(xlabel or x)
+    if all(isinstance(v, int) for points in series.values() for v, _ in points):  # steps, iterations
+        from matplotlib.ticker import MaxNLocator
+
+        axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=10)
     return save_figure(fig, out_png)

@@ -28,7 +28,7 @@ import torch
 from rlkit.checkpoints import list_checkpoints, load_checkpoint, remove_partial_writes, save_checkpoint
 from rlkit.errors import RlkitError
 
-__all__ = ["Run", "seed_everything"]
+__all__ = ["Run", "check_run_name", "seed_everything"]
 
 
 def seed_everything(seed: int) -> None:
@@ -59,7 +59,7 @@ class Run:
         exist_ok: bool = False,
     ) -> Run:
         """Make `root/name/` (name defaults to a timestamp) with its sub-folders and config.json."""
-        name = name or time.strftime("%Y%m%d-%H%M%S")
+        name = time.strftime("%Y%m%d-%H%M%S") if name is None else check_run_name(name)
         run = cls(Path(root) / name)
         if run.path.exists() and any(run.path.iterdir()) and not exist_ok:
             raise RlkitError(
@@ -139,3 +139,15 @@ class Run:
             except RlkitError as err:
                 warnings.warn(f"skipping unreadable checkpoint: {err}", stacklevel=2)
         return None
+
+
+def check_run_name(name: str) -> str:
+    """``name`` if it is one plain folder name (the run must land inside the runs folder).
+
+    :raises RlkitError: an empty name, ``.``/``..``, or one holding a path separator.
+    """
+    if not name or name in (".", "..") or "/" in name or (os.sep in name) or (os.altsep and os.altsep in name):
+        raise RlkitError(
+            f"run name {name!r} must be one folder name (no '/', not '.' or '..'); use --runs-dir for another place"
+        )
+    return name

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -23,6 +25,7 @@ __all__ = [
     "CheckpointEvaluator",
     "arena",
     "connect4_optimal_moves",
+    "elo_intervals",
     "evaluate_checkpoint",
     "evaluate_player",
     "optimal_move_share",
@@ -54,10 +57,21 @@ def arena(
 
 
 def evaluate_player(
-    game: BoardGame, player, opponents: list[str], openings: list[list[int]], seed: int = 0
+    game: BoardGame,
+    player,
+    opponents: list[str],
+    openings: list[list[int]],
+    seed: int = 0,
+    on_match: Callable[[str], None] | None = None,
 ) -> dict[str, MatchResult]:
-    """Results of `player` against each named reference player over `openings`, both colours."""
-    return {name: play_match(game, player, make_player(name, game, seed=seed), openings) for name in opponents}
+    """Results of `player` against each named reference player over `openings`, both colours;
+    `on_match(name)` is called before each match (a progress display)."""
+    results = {}
+    for name in opponents:
+        if on_match is not None:
+            on_match(name)
+        results[name] = play_match(game, player, make_player(name, game, seed=seed), openings)
+    return results
 
 
 def random_positions(game: BoardGame, count: int, min_moves: int, max_moves: int, seed: int = 0) -> State:
@@ -127,13 +141,19 @@ class CheckpointEvaluator:
 
             self.pons = subsample(config.eval_pons_positions)
 
-    def evaluate(self, net: torch.nn.Module, name: str) -> dict[str, float | str]:
-        """`eval/` metrics of checkpoint `name`: score against each opponent, its Elo, optimal-move share."""
+    def evaluate(
+        self, net: torch.nn.Module, name: str, on_match: Callable[[str], None] | None = None
+    ) -> dict[str, float | str]:
+        """`eval/` metrics of checkpoint `name`: score against each opponent, its Elo, optimal-move share.
+        `on_match(opponent)` is called before each match."""
         snapshot = copy.deepcopy(net).eval()
         agent = MCTSPlayer(snapshot, self.config)
         metrics: dict[str, float | str] = {}
-        results = evaluate_player(self.game, agent, self.config.eval_opponents, self.openings, self.config.seed)
+        opponents = self.config.eval_opponents
+        results = evaluate_player(self.game, agent, opponents, self.openings, self.config.seed, on_match)
         if self.previous is not None:
+            if on_match is not None:
+                on_match("previous")
             results[self.previous[0]] = play_match(
                 self.game, agent, MCTSPlayer(self.previous[1], self.config), self.openings
             )
@@ -176,18 +196,70 @@ def evaluate_checkpoint(
     return {"checkpoint": str(path), "game": config.game, "simulations": config.eval_simulations, **metrics}
 
 
-def plot_elo_table(ratings: dict[str, float], out_png: str | Path) -> Path:
-    """Draw the Elo of every checkpoint ("iter_<n>") against its iteration, reference players as
-    horizontal lines; returns the PNG path."""
-    checkpoints = sorted((int(name.split("_")[1]), r) for name, r in ratings.items() if name.startswith("iter_"))
+def elo_intervals(table: EloTable, ratings: dict[str, float], z: float = 1.96) -> dict[str, tuple[float, float]]:
+    """A 95% interval around each player's fitted Elo, from the Fisher information of its own rating
+    with the others held at their fit (so slightly narrow): ``1 / sqrt(sum_q n_pq p_pq (1 - p_pq))``
+    in natural-log strength units. Counts the table's virtual draw against the anchor as the fit does."""
+    games: dict[tuple[str, str], float] = {}
+    for r in table.records:
+        n = r["w"] + r["d"] + r["l"]
+        for p, q in ((r["a"], r["b"]), (r["b"], r["a"])):
+            games[(p, q)] = games.get((p, q), 0.0) + n
+    for p in ratings:
+        if p != table.anchor:
+            games[(p, table.anchor)] = games.get((p, table.anchor), 0.0) + 1.0
+    to_elo = 400.0 / math.log(10.0)
+    intervals = {}
+    for p, rating in ratings.items():
+        information = 0.0
+        for (x, q), n in games.items():
+            if x == p:
+                expected = 1.0 / (1.0 + 10 ** ((ratings[q] - rating) / 400.0))
+                information += n * expected * (1.0 - expected)
+        half = z * to_elo / math.sqrt(information) if information > 0 else 0.0
+        intervals[p] = (rating - half, rating + half)
+    return intervals
+
+
+def plot_elo_table(
+    ratings: dict[str, float],
+    out_png: str | Path,
+    intervals: dict[str, tuple[float, float]] | None = None,
+    title: str | None = None,
+) -> Path:
+    """Draw the Elo of every checkpoint ("iter_<n>") against its iteration with its 95% interval
+    (``intervals``, e.g. from `elo_intervals`), reference players as labelled horizontal lines;
+    returns the PNG path."""
+    from matplotlib.ticker import MaxNLocator
+
+    checkpoints = sorted((int(name.split("_")[1]), name) for name in ratings if name.startswith("iter_"))
     fig, ax = pyplot().subplots(figsize=(7, 4))
     if checkpoints:
-        ax.plot(*zip(*checkpoints), marker="o", label="checkpoints")
-    for name, rating in ratings.items():
-        if not name.startswith("iter_"):
-            ax.axhline(rating, ls="--", lw=1, color="grey")
-            ax.annotate(name, (0, rating), xycoords=("axes fraction", "data"), fontsize=8, va="bottom")
+        xs = [i for i, _ in checkpoints]
+        ys = [ratings[name] for _, name in checkpoints]
+        if intervals:
+            low = [ratings[name] - intervals[name][0] for _, name in checkpoints]
+            high = [intervals[name][1] - ratings[name] for _, name in checkpoints]
+            ax.errorbar(xs, ys, yerr=[low, high], marker="o", ms=4, capsize=3, label="checkpoint (95% interval)")
+        else:
+            ax.plot(xs, ys, marker="o", ms=4, label="checkpoint")
+        ax.legend(loc="upper left", fontsize=8)
+    references = sorted((r, name) for name, r in ratings.items() if not name.startswith("iter_"))
+    for rating, _ in references:
+        ax.axhline(rating, ls="--", lw=1, color="grey")
+    # Reference names sit right of the plot, pushed apart so that close ratings do not overprint.
+    bottom, top = ax.get_ylim()
+    gap = 0.055 * (top - bottom)
+    placed: list[float] = []
+    for rating, name in references:
+        y = max(rating, placed[-1] + gap) if placed else rating
+        placed.append(y)
+        ax.annotate(f"{name} ({rating:+.0f})", (1.01, y), xycoords=("axes fraction", "data"), fontsize=8, va="center",
+                    annotation_clip=False)  # fmt: skip
+    ax.set_ylim(bottom, max(top, placed[-1] + gap) if placed else top)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("iteration")
     ax.set_ylabel("Elo (random = 0)")
+    ax.set_title(title or "Elo of the checkpoints", fontsize=10)
     ax.grid(alpha=0.3)
     return save_figure(fig, out_png)

@@ -144,7 +144,7 @@ class AlphaZero(Agent):
         """Play against reference players (default: the config's ``eval_opponents``), ``games`` per
         opponent with both colours; for Connect Four also the share of solver-optimal moves.
 
-        :returns: ``eval/<opponent>/score`` and ``/wdl`` (wins/draws/losses), ``eval/elo`` (random = 0), ...
+        :returns: ``eval/<opponent>/score`` and ``/wdl`` (W/D/L: wins/draws/losses, "3/4/9"), ``eval/elo`` (random = 0), ...
         """
         if isinstance(games, bool) or not isinstance(games, int) or games < 2:
             raise RlkitError(f"games must be a whole number >= 2 (half with each colour), got {games!r}")

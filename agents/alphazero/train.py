@@ -31,14 +31,25 @@ from rlkit.runs import Run
 from rlkit.workers import LocalParameterStore, LocalWorkerGroup, open_feeders
 
 from .config import AlphaZeroConfig, check_config
-from .evaluate import CheckpointEvaluator, plot_elo_table
+from .evaluate import CheckpointEvaluator, elo_intervals, plot_elo_table
 from .learner import Learner
 from .selfplay import ReplayWindow
 from .worker import SelfPlayActor, worker_seed
 
 __all__ = ["COUNTERS", "SHOW", "Trainer", "train"]
 
-SHOW = ["rollout/games_per_s", "rollout/sims_per_s", "train/policy_loss", "train/value_loss", "eval/elo"]
+# Beside the progress bar (which shows iterations/s); brief labels so that the bar fits 80 columns.
+# eval/ keys go to a second line (rlkit.metrics): the latest evaluation, W/D/L per opponent.
+SHOW = {"train/policy_loss": "pi", "train/value_loss": "v", "eval/elo": "elo"}
+
+
+def short_player(name: str) -> str:
+    """A reference player's name for the progress bar: alphabeta:4 -> ab4, one_ply -> 1ply."""
+    return (
+        name.replace("alphabeta:", "ab").replace("alphabeta", "ab").replace("one_ply", "1ply").replace("random", "rand")
+    )
+
+
 COUNTERS = ("iteration", "games", "positions", "simulations", "updates")
 ARCHITECTURE = ("game", "game_size", "channels", "blocks")
 
@@ -135,11 +146,14 @@ class Trainer:
             in_flight += games
             return (games,)
 
-        show = [*SHOW, *(f"eval/{name}/wdl" for name in cfg.eval_opponents)]  # the latest arena results
+        # the latest arena results, shown as "W/D/L rand 16/0/0 ab4 3/4/9"
+        show = {**SHOW, **{f"eval/{name}/wdl": short_player(name) for name in cfg.eval_opponents}}
+        if backend == "ray":
+            show["backend/restarts"] = "restarts"
         suffix = " (ray)" if backend == "ray" else ""
         log = MetricsLogger(
-            run.path, total=total_iterations, unit="iter", desc=f"alphazero {cfg.game}{suffix}",
-            show=show + (["backend/restarts"] if backend == "ray" else []), start=self.iteration, progress=progress,
+            run.path, total=total_iterations, unit="iter", desc=f"az {cfg.game}{suffix}", show=show,
+            start=self.iteration, progress=progress,
         )  # fmt: skip
         train_metrics: dict[str, float] = {}
         stop = False
@@ -190,7 +204,10 @@ class Trainer:
         iteration, cfg = self.iteration, self.cfg
         last = iteration == total_iterations
         if self.evaluator is not None and (iteration % cfg.eval_every_iterations == 0 or last):
-            metrics.update(self.evaluator.evaluate(self.learner.net, f"iter_{iteration}"))
+            log.status("starting")
+            on_match = lambda opponent: log.status(f"vs {short_player(opponent)}")
+            metrics.update(self.evaluator.evaluate(self.learner.net, f"iter_{iteration}", on_match=on_match))
+            log.status(None)
         log.log(iteration, metrics)
         stop = wants_to_stop(callback, iteration, metrics)
         if iteration % cfg.checkpoint_every_iterations == 0 or last or stop:
@@ -202,14 +219,18 @@ class Trainer:
 
     def _draw_plots(self, run: Run, title: str) -> None:
         """Training curves and, when checkpoints were evaluated, the Elo table, into the run's plots/."""
+        title = f"{title}, run {run.path.name}"
         plot_metrics(
             run.metrics_path,
             ["eval/elo", "train/policy_loss", "train/value_loss", "rollout/sims_per_s"],
             run.plots_dir / "training.png",
             title=title,
+            xlabel="iteration",
         )
         if self.evaluator is not None and self.evaluator.elo.records:
-            plot_elo_table(self.evaluator.elo.ratings(), run.plots_dir / "elo.png")
+            ratings = self.evaluator.elo.ratings()
+            intervals = elo_intervals(self.evaluator.elo, ratings)
+            plot_elo_table(ratings, run.plots_dir / "elo.png", intervals, title=f"Elo of the checkpoints: {title}")
 
 
 def check_architecture(state: dict[str, Any], config: AlphaZeroConfig, path) -> None:

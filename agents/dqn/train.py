@@ -45,7 +45,14 @@ from rlkit.workers import LocalParameterStore, LocalWorkerGroup, UpdateSchedule,
 
 __all__ = ["SHOW", "Trainer", "make_replay", "train"]
 
-SHOW = ["rollout/return", "rollout/episodes", "rollout/epsilon", "train/loss", "train/steps_per_s"]
+# Beside the progress bar, which has the rate already; brief labels so that the bar fits 80 columns.
+SHOW = {
+    "rollout/return": "ret100",  # mean return of the last 100 episodes
+    "rollout/episodes": "ep",
+    "rollout/epsilon": "eps",
+    "train/loss": "loss",
+    "eval/return_mean": "return",  # the latest evaluation's mean return (on the bar's second line)
+}
 CURVES = ["rollout/return", "eval/return_mean", "train/loss", "train/q"]
 
 
@@ -179,7 +186,7 @@ class Trainer:
             return request
 
         suffix = " (ray)" if backend == "ray" else ""
-        show = [*SHOW, "backend/restarts"] if backend == "ray" else SHOW
+        show = {**SHOW, "backend/restarts": "restarts"} if backend == "ray" else SHOW
         log = MetricsLogger(
             run.path, total=total_steps, unit="step", desc=f"dqn {cfg.env_id}{suffix}", show=show,
             start=self.step, progress=progress,
@@ -237,7 +244,10 @@ class Trainer:
                 group.close()
         wall_s = time.perf_counter() - t0
         self._save(run, group)
-        plot_metrics(run.metrics_path, CURVES, run.plots_dir / "learning_curve.png", title=f"DQN {cfg.env_id}")
+        plot_metrics(
+            run.metrics_path, CURVES, run.plots_dir / "learning_curve.png",
+            title=f"DQN {cfg.env_id}, run {run.path.name}", xlabel="agent steps (env steps, summed over envs)",
+        )  # fmt: skip
         summary = {
             "steps": self.step,
             "episodes": self.episodes,

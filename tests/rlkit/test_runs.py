@@ -76,3 +76,25 @@ def test_metrics_logger_writes_jsonl_and_plot(tmp_path):
     png = plot_metrics(tmp_path / "metrics.jsonl", ["train/loss", "rollout/return"], tmp_path / "plots" / "c.png")
     assert png is not None and png.stat().st_size > 1000
     assert plot_metrics(tmp_path / "metrics.jsonl", ["missing"], tmp_path / "x.png") is None
+
+
+def test_missing_tensorboard_is_noted_once(tmp_path, capsys, monkeypatch):
+    import builtins
+
+    import rlkit.metrics
+
+    real_import = builtins.__import__
+
+    def no_tensorboard(name, *args, **kwargs):
+        if name == "torch.utils.tensorboard":
+            raise ImportError("No module named 'tensorboard'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tensorboard)
+    monkeypatch.setattr(rlkit.metrics, "_told_no_tensorboard", False)
+    for name in ("a", "b"):
+        with MetricsLogger(tmp_path / name, total=3, progress=False) as log:
+            log.log(1, {"train/loss": 1.0})
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "TensorBoard is not installed" in err and "rlkit[tensorboard]" in err
+    assert not (tmp_path / "a" / "tb").exists()
