@@ -426,6 +426,7 @@ def _arena(args: argparse.Namespace) -> int:
 
     _at_least(args.sims, 1, "--sims")
     _at_least(args.games, 2, "--games")
+    _at_least(args.seed, 0, "--seed")
     players = [_checkpoint_path(p) if os.path.isdir(p) else p for p in (args.player_a, args.player_b)]
     result = arena(args.game, *players, num_openings=max(1, args.games // 2), num_simulations=args.sims, seed=args.seed)
     elo, low, high = result.elo()

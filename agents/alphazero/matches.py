@@ -51,7 +51,7 @@ class MatchResult:
 
     def summary(self) -> str:
         elo, low, high = self.elo()
-        return f"+{self.wins} ={self.draws} -{self.losses} (score {self.score:.3f}, Elo {elo:+.0f} [{low:+.0f}, {high:+.0f}])"
+        return f"W/D/L {self.wins}/{self.draws}/{self.losses} (score {self.score:.3f}, Elo {elo:+.0f} [{low:+.0f}, {high:+.0f}])"
 
 
 def elo_from_score(score: float, games: int = 0) -> float:

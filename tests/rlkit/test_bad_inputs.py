@@ -119,6 +119,7 @@ ROWS = [
     (["arena", "random", "random", "--game", "tictactoe", "--sims", "-3"], "--sims must be >= 1"),
     (["arena", "random", "random", "--game", "tictactoe", "--games", "-4"], "--games must be >= 2"),
     (["arena", "alphabeta:0", "random", "--game", "connect4"], "depth must be >= 1"),
+    (["arena", "random", "random", "--game", "tictactoe", "--seed", "-1"], "--seed must be >= 0"),
     (["arena", "alphabeta:x", "random", "--game", "connect4"], "whole-number depth"),
     (["arena", "perfect", "random", "--game", "connect4"], "'perfect' only plays tictactoe"),
     (["arena", "minimax", "random", "--game", "tictactoe"], "unknown player 'minimax'"),
