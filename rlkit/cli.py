@@ -14,15 +14,12 @@ and exit with status 2; `--debug` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import sys
 import textwrap
 import warnings
-from collections.abc import Callable
-from typing import Any
 
+from rlkit import commands
 from rlkit.errors import RlkitError
 
 _show_warning = warnings.showwarning
@@ -106,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     dqn.add_argument("--preset", default="dqn", help="dqn, double, dueling, prioritized, c51, noisy or rainbow")
     dqn.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     _run_options(dqn)
-    dqn.set_defaults(handler=_train_dqn)
+    dqn.set_defaults(handler=commands.train_dqn)
 
     az = agents.add_parser(
         "alphazero",
@@ -117,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     az.add_argument("--game", default="connect4", help="tictactoe, connect4, othello, gomoku, hex or go")
     az.add_argument("--list-presets", action="store_true", help="print the per-game presets and exit")
     _run_options(az)
-    az.set_defaults(handler=_train_alphazero)
+    az.set_defaults(handler=commands.train_alphazero)
 
     ev = sub.add_parser("eval", help="evaluate a trained agent", description="Evaluate a checkpoint.")
     ev_agents = ev.add_subparsers(dest="agent", metavar="AGENT", required=True)
@@ -132,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     evd.add_argument("--video", default=None, metavar="DIR", help="record MP4 videos of the episodes into DIR")
     evd.add_argument("--seed", type=int, default=0, help="evaluation seed")
     evd.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    evd.set_defaults(handler=_eval_dqn)
+    evd.set_defaults(handler=commands.eval_dqn)
     eva = ev_agents.add_parser(
         "alphazero",
         help="play a checkpoint against the reference players",
@@ -149,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eva.add_argument("--sims", type=int, default=None, help="MCTS simulations per move (default: the training value)")
     eva.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    eva.set_defaults(handler=_eval_alphazero)
+    eva.set_defaults(handler=commands.eval_alphazero)
 
     play = sub.add_parser(
         "play",
@@ -176,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="agent's MCTS simulations per move, its strength (default: its evaluation setting)",
     )
-    play.set_defaults(handler=_play)
+    play.set_defaults(handler=commands.play)
 
     arena = sub.add_parser(
         "arena",
@@ -193,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     arena.add_argument("--sims", type=int, default=100, help="MCTS simulations per move for checkpoint players")
     arena.add_argument("--seed", type=int, default=0, help="seed for openings and players")
     arena.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    arena.set_defaults(handler=_arena)
+    arena.set_defaults(handler=commands.arena)
 
     demo = sub.add_parser(
         "demo",
@@ -217,250 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--runs-dir", default="runs", help="folder for the run directory with its plots")
     demo.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     demo.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=commands.demo)
     return parser
-
-
-# --------------------------------------------------------------------------- helpers
-def _overrides(args: argparse.Namespace) -> dict[str, str]:
-    """``--set key=value`` (and --seed/--device) as ``{key: value}``, in the order given."""
-    extra: dict[str, str] = {}
-    for item in args.overrides:
-        if "=" not in item:
-            raise RlkitError(f"--set {item!r} must look like key=value (e.g. --set lr=3e-4)")
-        key, value = item.split("=", 1)
-        extra[key.strip()] = value.strip()
-    if args.seed is not None:
-        extra["seed"] = str(args.seed)
-    if args.device is not None:
-        extra["device"] = args.device
-    return extra
-
-
-def _budget(args: argparse.Namespace) -> int | None:
-    """``--steps`` as a whole number >= 1 (None when not given)."""
-    if args.steps is None:
-        return None
-    if not math.isfinite(args.steps) or args.steps < 1 or int(args.steps) != args.steps:
-        raise RlkitError(f"--steps must be a whole number >= 1, got {args.steps:g}")
-    return int(args.steps)
-
-
-def _print_presets(presets: dict[str, Callable], key: str, describe: Callable[[Any], str]) -> None:
-    for name, fn in presets.items():
-        print(f"  {name:<12} {describe(fn)}")
-    print(f"\nuse one with --{key} NAME; list its keys with --show-config")
-
-
-def _first_doc_line(fn: Callable) -> str:
-    return (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-
-
-def _alphazero_preset_line(fn: Callable) -> str:
-    cfg = fn()
-    size = f" {cfg.game_size}x{cfg.game_size}" if cfg.game_size else ""
-    return (
-        f"{cfg.game}{size}: {cfg.blocks}x{cfg.channels} residual net, {cfg.search} search with {cfg.num_simulations} "
-        f"simulations, {cfg.iterations} iterations x {cfg.games_per_iteration} games"
-    )
-
-
-def _checkpoint_path(path: str) -> str:
-    """A checkpoint file, or the newest checkpoint of a run directory."""
-    from rlkit.runs import Run
-
-    if os.path.isdir(path):
-        latest = Run.open(path).latest_checkpoint()
-        if latest is None:
-            raise RlkitError(f"run directory {path!r} has no checkpoints yet")
-        return str(latest)
-    return path
-
-
-def _report(args: argparse.Namespace, agent) -> None:
-    """The end of `rlkit train`: the JSON object with --json, else a short summary and the next commands."""
-    summary, run = agent.last_summary, agent.run
-    if args.json:
-        print(json.dumps({"run": str(run.path), **summary}, default=str))
-        return
-    path = _shell_path(run.path)
-    done = f"{agent.num_done} {agent.counter}{'' if agent.num_done == 1 else 's'}"
-    if agent.name == "dqn":
-        ret = summary.get("mean_return")
-        ret = (
-            f", mean return {ret:.1f} over the last {min(summary['episodes'], 100)} episodes" if ret is not None else ""
-        )
-        print(f"dqn {agent.config.env_id}: {done}, {summary['episodes']} episodes{ret}, {summary['updates']} updates, "
-              f"{summary['wall_s']:.0f} s ({summary['steps_per_s']:.0f} steps/s)")  # fmt: skip
-        nxt = [f"rlkit eval dqn {path}"]
-    else:
-        game = agent.config.game
-        results = [f"{k[5:-4]} {v}" for k, v in summary.items() if k.startswith("eval/") and k.endswith("/wdl")]
-        elo = summary.get("eval/elo")
-        print(f"alphazero {game}: {done}, {summary.get('counters/games', 0)} self-play games, "
-              f"{summary.get('counters/updates', 0)} updates")  # fmt: skip
-        evaluation = [f"Elo {elo:+.0f} (random = 0)"] if isinstance(elo, (int, float)) else []
-        evaluation += [f"W/D/L {', '.join(results)}"] if results else []
-        if evaluation:
-            print(f"last evaluation: {'; '.join(evaluation)}")
-        nxt = [f"rlkit eval alphazero {path}", f"rlkit play --game {game} --checkpoint {path}"]
-    nxt.append(f"rlkit train {agent.name} --resume {path} --steps {2 * agent.num_done}")
-    print(f"run: {path} (metrics.jsonl, checkpoints/, plots/)")
-    print("next:\n" + "\n".join(f"  {command}" for command in nxt))
-
-
-def _shell_path(path) -> str:
-    """``path`` relative to the working directory when it lies below it, quoted for a shell."""
-    import shlex
-
-    try:
-        path = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else str(path)
-    except ValueError:  # another drive (Windows)
-        path = str(path)
-    return shlex.quote(path)
-
-
-# -------------------------------------------------------------------------- handlers
-def _train_agent(args: argparse.Namespace, agent_cls: type, make_new: Callable[[dict[str, str]], Any]) -> int:
-    """The shared body of `rlkit train AGENT`: an agent object (new or resumed), then `learn`."""
-    from rlkit.config import format_config
-    from rlkit.runs import check_run_name
-
-    overrides = _overrides(args)
-    budget = _budget(args)
-    if args.name is not None:
-        check_run_name(args.name)
-    if args.address is not None and args.backend != "ray":
-        raise RlkitError("--address joins a Ray cluster: add --backend ray (or leave --address out)")
-    if args.resume:
-        agent = agent_cls.load(args.resume, **overrides)
-        total = budget or getattr(agent.config, agent.budget_key)
-        if total <= agent.num_done:
-            raise RlkitError(
-                f"{args.resume!r} is already at {agent.num_done} {agent.counter}s; pass --steps above that to extend it"
-            )
-        budget = total - agent.num_done
-    else:
-        if budget is not None:
-            overrides[agent_cls.budget_key] = str(budget)
-        agent = make_new(overrides)
-        agent.runs_dir, agent.run_name = args.runs_dir, args.name
-        budget = getattr(agent.config, agent.budget_key)
-    if args.show_config:
-        print(format_config(agent.config))
-        return 0
-    ray = {}
-    if args.backend == "ray":
-        ray = {"num_workers": args.num_workers, "address": args.address, "gpus_per_worker": args.gpus_per_worker,
-               "cpus_per_worker": args.cpus_per_worker}  # fmt: skip
-    try:
-        agent.learn(budget, backend=args.backend, progress=not args.no_progress, **ray)
-    except KeyboardInterrupt:
-        if agent.run is None:
-            raise
-        path = _shell_path(agent.run.path)
-        print(f"rlkit: interrupted; continue with: rlkit train {agent.name} --resume {path}", file=sys.stderr)
-        return 130
-    _report(args, agent)
-    return 0
-
-
-def _train_dqn(args: argparse.Namespace) -> int:
-    from agents import dqn
-
-    if args.list_presets:
-        _print_presets(dqn.PRESETS, "preset", _first_doc_line)
-        return 0
-    return _train_agent(args, dqn.DQN, lambda overrides: dqn.DQN(args.env, preset=args.preset, **overrides))
-
-
-def _train_alphazero(args: argparse.Namespace) -> int:
-    from agents import alphazero
-
-    if args.list_presets:
-        _print_presets(alphazero.PRESETS, "game", _alphazero_preset_line)
-        return 0
-    return _train_agent(args, alphazero.AlphaZero, lambda overrides: alphazero.AlphaZero(args.game, **overrides))
-
-
-def _eval_dqn(args: argparse.Namespace) -> int:
-    from agents.dqn import DQN
-
-    _at_least(args.episodes, 1, "--episodes")
-    result = DQN.load(args.checkpoint).evaluate(episodes=args.episodes, seed=args.seed, video_dir=args.video)
-    if args.json:
-        print(json.dumps(result, default=str))
-    else:
-        for key, value in result.items():
-            print(f"{key:>24}: {value}")
-    return 0
-
-
-def _eval_alphazero(args: argparse.Namespace) -> int:
-    from agents.alphazero import AlphaZero
-
-    _at_least(args.sims, 1, "--sims")
-    opponents = args.opponents.split(",") if args.opponents else None
-    agent = AlphaZero.load(args.checkpoint)
-    result = {"checkpoint": args.checkpoint, **agent.evaluate(opponents, games=args.games, num_simulations=args.sims)}
-    print(json.dumps(result, default=str) if args.json else "\n".join(f"{k:>28}: {v}" for k, v in result.items()))
-    return 0
-
-
-def _at_least(value: int | None, low: int, flag: str) -> None:
-    if value is not None and value < low:
-        raise RlkitError(f"{flag} must be >= {low}, got {value}")
-
-
-def _play(args: argparse.Namespace) -> int:
-    from agents.alphazero import play
-
-    _at_least(args.sims, 1, "--sims")
-    opponent = _checkpoint_path(args.checkpoint) if args.checkpoint else args.opponent
-    play(args.game, opponent, human_color=0 if args.color == "first" else 1, sims=args.sims)
-    return 0
-
-
-def _arena(args: argparse.Namespace) -> int:
-    from agents.alphazero import arena
-
-    _at_least(args.sims, 1, "--sims")
-    _at_least(args.games, 2, "--games")
-    _at_least(args.seed, 0, "--seed")
-    players = [_checkpoint_path(p) if os.path.isdir(p) else p for p in (args.player_a, args.player_b)]
-    result = arena(args.game, *players, num_openings=max(1, args.games // 2), num_simulations=args.sims, seed=args.seed)
-    elo, low, high = result.elo()
-    summary = {
-        "game": args.game,
-        "player_a": args.player_a,
-        "player_b": args.player_b,
-        "wins": result.wins,
-        "draws": result.draws,
-        "losses": result.losses,
-        "score": round(result.score, 4),
-        "elo": round(elo, 1),
-        "elo_95": [round(low, 1), round(high, 1)],
-    }
-    if args.json:
-        print(json.dumps(summary))
-    else:  # W/D/L written as everywhere else (progress bar, eval, README)
-        print(f"{args.player_a} vs {args.player_b}: W/D/L {result.wins}/{result.draws}/{result.losses}, "
-              f"score {result.score:.3f}, Elo {elo:+.0f} (95% interval {low:+.0f} to {high:+.0f})")  # fmt: skip
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from rlkit.demos import run_digits_demo
-
-    summary = run_digits_demo(
-        args.model, seed=args.seed, dataset=args.dataset, epochs=args.epochs, runs_dir=args.runs_dir,
-        progress=not args.no_progress, threads=args.threads,
-    )  # fmt: skip
-    if args.json:
-        print(json.dumps(summary, default=str))
-    else:
-        print("\n".join(f"{key:>24}: {value}" for key, value in summary.items()))
-    return 0
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
