@@ -142,7 +142,14 @@ class Agent(ABC):
     def _open_run(self) -> Run:
         """The run directory: created on the first ``learn``; ``config.json`` follows budget extensions."""
         if self.run is None:
-            self.run = Run.create(self.runs_dir, self.run_name or self._run_name(), to_dict(self.config))
+            name = self.run_name
+            if name is None:  # a default name never collides with an earlier run (two starts in one second)
+                base = name = self._run_name()
+                for n in range(2, 1000):
+                    if not (Path(self.runs_dir) / name).exists():
+                        break
+                    name = f"{base}-{n}"
+            self.run = Run.create(self.runs_dir, name, to_dict(self.config))
         else:
             remove_partial_writes(self.run.checkpoints_dir)
             self.run.drop_metrics_after(self.num_done)
