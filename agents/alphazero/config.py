@@ -104,7 +104,7 @@ class AlphaZeroConfig:
 def _tictactoe() -> AlphaZeroConfig:
     # Small enough to learn perfect play in a few minutes on two CPU cores.
     return AlphaZeroConfig(
-        game="tictactoe", channels=32, blocks=2, num_simulations=40, temperature_moves=4,
+        game="tictactoe", channels=32, blocks=2, num_simulations=40, temperature_moves=4, tactics=True,
         iterations=25, games_per_iteration=64, replay_games=1000, batch_size=128, updates_per_iteration=40,
         eval_simulations=100, eval_opponents=["random", "perfect"], eval_openings=10,
     )  # fmt: skip
@@ -112,7 +112,7 @@ def _tictactoe() -> AlphaZeroConfig:
 
 def _connect4() -> AlphaZeroConfig:
     return AlphaZeroConfig(
-        game="connect4", channels=64, blocks=5, num_simulations=200, temperature_moves=10,
+        game="connect4", channels=64, blocks=5, num_simulations=200, temperature_moves=10, tactics=True,
         iterations=100, games_per_iteration=256, parallel_games=256, replay_games=10_000, batch_size=512,
         updates_per_iteration=200, eval_simulations=200, eval_opponents=["random", "one_ply", "alphabeta:4"],
         eval_openings=16, eval_pons_positions=20,
