@@ -244,11 +244,10 @@ def write_results(out: Path, cells: list[Cell], runs_dir: Path) -> list[dict[str
         run_dir, csv_path = run_dir_of(runs_dir, cell), out / "curves" / f"{cell.slug}.csv"
         if run_dir.is_dir():
             write_curve(csv_path, read_curve(run_dir, cell.env_id))
-        if not csv_path.is_file():
-            continue
-        curve = load_curve(csv_path)
+        curve = load_curve(csv_path) if csv_path.is_file() else np.zeros((0, 2))
         done = len(curve) > 0 and curve[-1, 0] >= cell.steps * frames_per_step(cell.env_id)
-        by_env.setdefault(cell.env_id, {}).setdefault(cell.preset, []).append(curve)
+        if len(curve):
+            by_env.setdefault(cell.env_id, {}).setdefault(cell.preset, []).append(curve)
         groups.setdefault((cell.env_id, cell.preset), []).append((cell, curve, done))
     for env_id, curves in by_env.items():
         plot_env(out / f"{env_slug(env_id)}.png", env_id, curves)
@@ -262,19 +261,21 @@ def write_results(out: Path, cells: list[Cell], runs_dir: Path) -> list[dict[str
             "mean": float(np.mean(finals)) if finals else math.nan,
             "std": float(np.std(finals)) if finals else math.nan,
             "seeds_done": int(sum(done for _, _, done in entries)),
+            "seeds_run": len(finals),
             "seeds": len(entries),
             "frames": min(frames) if frames else 0,
             "target_frames": entries[0][0].steps * frames_per_step(env_id),
             "yardstick": YARDSTICKS.get(env_id, (math.nan, "-"))[1],
         })  # fmt: skip
     lines = [
-        "| env | preset | final score (mean ± std over seeds) | seeds done | frames (min over seeds) | published yardstick |",
+        "| env | preset | final score (mean ± std over seeds run) | seeds done | frames (min over seeds run) | published yardstick |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
         frames = f"{r['frames']:,}" + ("" if r["frames"] >= r["target_frames"] else f" of {r['target_frames']:,}")
         lines.append(
-            f"| {r['env']} | {r['preset']} | {r['mean']:.1f} ± {r['std']:.1f} | {r['seeds_done']} of {r['seeds']} "
+            f"| {r['env']} | {r['preset']} | {r['mean']:.1f} ± {r['std']:.1f} (n={r['seeds_run']}) "
+            f"| {r['seeds_done']} of {r['seeds']} "
             f"| {frames} | {r['yardstick']} |"
         )
     note = (
