@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 
 from agents.dqn import DQN
-from agents.dqn.config import PRESET_ENVS, is_atari, make_config
+from agents.dqn.config import is_atari
+from agents.dqn.presets import PRESET_ENVS, make_config
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
 
