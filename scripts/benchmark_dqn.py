@@ -28,6 +28,8 @@ import argparse
 import csv
 import json
 import math
+import os
+import platform
 import shutil
 import sys
 import time
@@ -232,7 +234,19 @@ def register_cells(out: Path, cells: list[Cell]) -> list[Cell]:
     return [Cell(**c) for c in known.values()]
 
 
-def write_results(out: Path, cells: list[Cell], runs_dir: Path) -> list[dict[str, Any]]:
+def machine() -> str:
+    """This machine in words: CPU model and core count (results.md names where its figures came from)."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        model = names[0] if names else model
+    return f"{model}, {os.cpu_count()} cores, CPU only"
+
+
+def write_results(out: Path, cells: list[Cell], runs_dir: Path, where: str = "") -> list[dict[str, Any]]:
     """Refresh every cell's CSV (from its run, where the run is here), the PNGs and ``results.md``.
 
     ``cells``: every cell of ``out/cells.json``. Cells with no run directory here keep the CSV already
@@ -282,6 +296,7 @@ def write_results(out: Path, cells: list[Cell], runs_dir: Path) -> list[dict[str
     note = (
         "\nFinal score: `rollout/return` (moving average of the last 100 training episodes, exploration on) at the "
         "last logged step of each seed. Frames: env steps (MinAtar and classic control have no frame skip).\n"
+        + (f"Machine: {where}.\n" if where else "")
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text("\n".join(lines) + "\n" + note)
@@ -315,12 +330,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs-dir", default="runs/bench", help="root of the cells' run directories")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "dqn"), help="CSV / PNG / table folder")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every cell")
+    parser.add_argument(
+        "--machine", default=machine(), help="the machine named under the table (default: this CPU and core count)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: rewrite the CSVs, PNGs and table of every cell so far",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
     args = parser.parse_args(argv)
 
     deadline = time.monotonic() + (args.budget_minutes * 60 if args.budget_minutes is not None else math.inf)
-    cells = make_cells(args.presets, args.envs, args.seeds, args.steps)
+    cells = [] if args.report_only else make_cells(args.presets, args.envs, args.seeds, args.steps)
     runs_dir, out = Path(args.runs_dir), Path(args.out)
     overrides = parse_overrides(args.set)
     all_cells = register_cells(out, cells)
@@ -347,9 +370,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         final = float(curve[-1, 1]) if len(curve) else None
         results.append({**vars(cell), **result, "final_return_ma100": final})
         bar.write(f"{cell.slug}: {result['status']} at {result['steps']} steps, final {final}")
-        write_results(out, all_cells, runs_dir)
+        write_results(out, all_cells, runs_dir, args.machine)
     bar.close()
-    table = write_results(out, all_cells, runs_dir)
+    table = write_results(out, all_cells, runs_dir, args.machine)
     summary = {"cells": results, "table": table, "stopped_by_budget": stopped, "out": str(out)}
     if args.json:
         print(json.dumps(summary, default=str))
