@@ -124,6 +124,7 @@ def steps_done(run_dir: Path) -> int:
 def run_cell(cell: Cell, runs_dir: Path, overrides: dict[str, Any], deadline: float, on_step) -> dict[str, Any]:
     """Train one cell up to ``cell.steps``: skip it when done, resume it when interrupted.
 
+    :param overrides: config keys for a new cell; a resumed one takes those that leave its architecture alone.
     :param deadline: ``time.monotonic()`` value after which training stops with a checkpoint.
     :param on_step: called with the cell's agent step at every logged step (the progress bar).
     :returns: ``status`` (``done``, ``skipped`` or ``stopped``), ``steps``, ``wall_s``.
@@ -136,7 +137,7 @@ def run_cell(cell: Cell, runs_dir: Path, overrides: dict[str, Any], deadline: fl
     model = None
     if run_dir.is_dir():
         try:
-            model = DQN.load(run_dir)
+            model = DQN.load(run_dir, **overrides)
         except RlkitError:  # killed before its first checkpoint: nothing to continue
             shutil.rmtree(run_dir)
     if model is None:
