@@ -40,15 +40,15 @@ def test_minatar_observations_reach_replay_and_network_unchanged():
     torch.testing.assert_close(network.q_values(batch.obs), as_float)  # bool planes read as 0/1 floats
 
 
-# Measured by scripts/benchmark_dqn.py (docs/benchmarks/dqn, seed 0, shared 2-core VM): see the constants.
+# Measured by scripts/benchmark_dqn.py (docs/benchmarks/dqn): minatar-rainbow Breakout MA100 at 30k frames 2.06 (seed 0), 2.31 (seed 1).
 FRAMES = 30_000
-RAINBOW_MIN_RETURN = 2.0
+RAINBOW_MIN_RETURN = 1.5  # below both measured seeds; minatar-dqn reached only 0.75 / 0.89 (epsilon still ~0.73)
 
 
 @pytest.mark.slow
 def test_minatar_rainbow_learns_breakout(tmp_path):
-    """minatar-rainbow, seed 0, 30k frames (~15-30 minutes on the shared 2-core VM): the moving average of
-    the last 100 episodes must clear RAINBOW_MIN_RETURN (a uniform random policy scores ~0.5)."""
+    """minatar-rainbow, seed 0, 30k frames (4-8 minutes on the 2-core VM: 3.4 min idle, ~8 min shared): the moving average of
+    the last 100 episodes must clear RAINBOW_MIN_RETURN (minatar-dqn, still exploring at epsilon ~0.73, scored 0.75 and 0.89)."""
     torch.set_num_threads(1)
     model = DQN("MinAtar/Breakout-v1", preset="minatar-rainbow", seed=0, runs_dir=str(tmp_path))
     model.learn(FRAMES, progress=False)
