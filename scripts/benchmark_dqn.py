@@ -28,6 +28,8 @@ import argparse
 import csv
 import json
 import math
+import os
+import platform
 import shutil
 import sys
 import time
@@ -38,7 +40,8 @@ from typing import Any
 import numpy as np
 
 from agents.dqn import DQN
-from agents.dqn.config import PRESET_ENVS, is_atari, make_config
+from agents.dqn.config import is_atari
+from agents.dqn.presets import PRESET_ENVS, make_config
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
 
@@ -121,6 +124,7 @@ def steps_done(run_dir: Path) -> int:
 def run_cell(cell: Cell, runs_dir: Path, overrides: dict[str, Any], deadline: float, on_step) -> dict[str, Any]:
     """Train one cell up to ``cell.steps``: skip it when done, resume it when interrupted.
 
+    :param overrides: config keys for a new cell; a resumed one takes those that leave its architecture alone.
     :param deadline: ``time.monotonic()`` value after which training stops with a checkpoint.
     :param on_step: called with the cell's agent step at every logged step (the progress bar).
     :returns: ``status`` (``done``, ``skipped`` or ``stopped``), ``steps``, ``wall_s``.
@@ -133,7 +137,7 @@ def run_cell(cell: Cell, runs_dir: Path, overrides: dict[str, Any], deadline: fl
     model = None
     if run_dir.is_dir():
         try:
-            model = DQN.load(run_dir)
+            model = DQN.load(run_dir, **overrides)
         except RlkitError:  # killed before its first checkpoint: nothing to continue
             shutil.rmtree(run_dir)
     if model is None:
@@ -231,7 +235,19 @@ def register_cells(out: Path, cells: list[Cell]) -> list[Cell]:
     return [Cell(**c) for c in known.values()]
 
 
-def write_results(out: Path, cells: list[Cell], runs_dir: Path) -> list[dict[str, Any]]:
+def machine() -> str:
+    """This machine in words: CPU model and core count (results.md names where its figures came from)."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        names = [
+            line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+        ]
+        model = names[0] if names else model
+    return f"{model}, {os.cpu_count()} cores, CPU only"
+
+
+def write_results(out: Path, cells: list[Cell], runs_dir: Path, where: str = "") -> list[dict[str, Any]]:
     """Refresh every cell's CSV (from its run, where the run is here), the PNGs and ``results.md``.
 
     ``cells``: every cell of ``out/cells.json``. Cells with no run directory here keep the CSV already
@@ -244,11 +260,10 @@ def write_results(out: Path, cells: list[Cell], runs_dir: Path) -> list[dict[str
         run_dir, csv_path = run_dir_of(runs_dir, cell), out / "curves" / f"{cell.slug}.csv"
         if run_dir.is_dir():
             write_curve(csv_path, read_curve(run_dir, cell.env_id))
-        if not csv_path.is_file():
-            continue
-        curve = load_curve(csv_path)
+        curve = load_curve(csv_path) if csv_path.is_file() else np.zeros((0, 2))
         done = len(curve) > 0 and curve[-1, 0] >= cell.steps * frames_per_step(cell.env_id)
-        by_env.setdefault(cell.env_id, {}).setdefault(cell.preset, []).append(curve)
+        if len(curve):
+            by_env.setdefault(cell.env_id, {}).setdefault(cell.preset, []).append(curve)
         groups.setdefault((cell.env_id, cell.preset), []).append((cell, curve, done))
     for env_id, curves in by_env.items():
         plot_env(out / f"{env_slug(env_id)}.png", env_id, curves)
@@ -262,24 +277,27 @@ def write_results(out: Path, cells: list[Cell], runs_dir: Path) -> list[dict[str
             "mean": float(np.mean(finals)) if finals else math.nan,
             "std": float(np.std(finals)) if finals else math.nan,
             "seeds_done": int(sum(done for _, _, done in entries)),
+            "seeds_run": len(finals),
             "seeds": len(entries),
             "frames": min(frames) if frames else 0,
             "target_frames": entries[0][0].steps * frames_per_step(env_id),
             "yardstick": YARDSTICKS.get(env_id, (math.nan, "-"))[1],
         })  # fmt: skip
     lines = [
-        "| env | preset | final score (mean ± std over seeds) | seeds done | frames (min over seeds) | published yardstick |",
+        "| env | preset | final score (mean ± std over seeds run) | seeds done | frames (min over seeds run) | published yardstick |",
         "|---|---|---|---|---|---|",
     ]
     for r in rows:
         frames = f"{r['frames']:,}" + ("" if r["frames"] >= r["target_frames"] else f" of {r['target_frames']:,}")
         lines.append(
-            f"| {r['env']} | {r['preset']} | {r['mean']:.1f} ± {r['std']:.1f} | {r['seeds_done']} of {r['seeds']} "
+            f"| {r['env']} | {r['preset']} | {r['mean']:.1f} ± {r['std']:.1f} (n={r['seeds_run']}) "
+            f"| {r['seeds_done']} of {r['seeds']} "
             f"| {frames} | {r['yardstick']} |"
         )
     note = (
         "\nFinal score: `rollout/return` (moving average of the last 100 training episodes, exploration on) at the "
         "last logged step of each seed. Frames: env steps (MinAtar and classic control have no frame skip).\n"
+        + (f"Machine: {where}.\n" if where else "")
     )
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.md").write_text("\n".join(lines) + "\n" + note)
@@ -313,12 +331,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--runs-dir", default="runs/bench", help="root of the cells' run directories")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks" / "dqn"), help="CSV / PNG / table folder")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for every cell")
+    parser.add_argument(
+        "--machine", default=machine(), help="the machine named under the table (default: this CPU and core count)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="train nothing: rewrite the CSVs, PNGs and table of every cell so far",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
     args = parser.parse_args(argv)
 
     deadline = time.monotonic() + (args.budget_minutes * 60 if args.budget_minutes is not None else math.inf)
-    cells = make_cells(args.presets, args.envs, args.seeds, args.steps)
+    cells = [] if args.report_only else make_cells(args.presets, args.envs, args.seeds, args.steps)
     runs_dir, out = Path(args.runs_dir), Path(args.out)
     overrides = parse_overrides(args.set)
     all_cells = register_cells(out, cells)
@@ -345,9 +371,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         final = float(curve[-1, 1]) if len(curve) else None
         results.append({**vars(cell), **result, "final_return_ma100": final})
         bar.write(f"{cell.slug}: {result['status']} at {result['steps']} steps, final {final}")
-        write_results(out, all_cells, runs_dir)
+        write_results(out, all_cells, runs_dir, args.machine)
     bar.close()
-    table = write_results(out, all_cells, runs_dir)
+    table = write_results(out, all_cells, runs_dir, args.machine)
     summary = {"cells": results, "table": table, "stopped_by_budget": stopped, "out": str(out)}
     if args.json:
         print(json.dumps(summary, default=str))

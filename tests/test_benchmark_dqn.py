@@ -48,8 +48,12 @@ def test_runner_writes_curves_plot_table_and_skips_finished(tmp_path, capsys):
     (row,) = summary["table"]
     assert row["seeds_done"] == 2 and row["frames"] >= STEPS and math.isfinite(row["mean"])
 
+    assert "Machine: " in table
+
     again = bench.main(_args(tmp_path))
     assert [c["status"] for c in again["cells"]] == ["skipped", "skipped"]
+    report = bench.main(["--report-only", "--runs-dir", str(tmp_path / "runs"), "--out", str(out), "--no-progress"])
+    assert report["cells"] == [] and report["table"] == again["table"]
 
 
 def test_interrupted_cell_resumes_from_its_checkpoint(tmp_path):

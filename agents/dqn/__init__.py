@@ -9,8 +9,9 @@ Lower level: ``make_config`` (presets + overrides), ``train(cfg, run, resume=...
 ``DQN.learn`` runs, ``agents.dqn.train``), ``evaluate(path)``.
 """
 
-from agents.dqn.config import PRESETS, DQNConfig, make_config
+from agents.dqn.config import DQNConfig
 from agents.dqn.model import DQN, evaluate
+from agents.dqn.presets import PRESETS, make_config
 from agents.dqn.pretrain import pretrain
 from agents.dqn.train import train
 

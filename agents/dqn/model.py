@@ -18,9 +18,10 @@ import torch
 
 import nets
 from agents.dqn.actor import make_env
-from agents.dqn.config import DQNConfig, check_checkpoint, check_config, make_config
+from agents.dqn.config import DQNConfig, check_checkpoint, check_config
 from agents.dqn.evaluate import evaluate_network, record_video, score_summary
 from agents.dqn.networks import build_network_for_env
+from agents.dqn.presets import make_config
 from agents.dqn.train import Trainer
 from rlkit.agent import Agent
 from rlkit.config import replace_values

@@ -7,8 +7,8 @@ import torch
 import envs
 from agents import dqn
 from agents.dqn.actor import make_env
-from agents.dqn.config import PRESET_ENVS, PRESETS
 from agents.dqn.networks import SmallConvTorso, build_network_for_env, build_q_network
+from agents.dqn.presets import PRESET_ENVS, PRESETS
 from rlkit.errors import RlkitError
 
 TOY = "tests.envs.toy_envs"
