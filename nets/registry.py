@@ -74,9 +74,12 @@ def register(name: str) -> Callable[[ModuleT], ModuleT]:
     return decorate
 
 
-def registered_types() -> list[str]:
-    """Names accepted as ``spec["type"]``, sorted."""
-    return sorted(_REGISTRY)
+def registered_types(package: str | None = None) -> list[str]:
+    """Names accepted as ``spec["type"]``, sorted; with ``package`` (e.g. ``"nets"``) only the types
+    whose class is defined in that package, not ones a user or a test registered elsewhere."""
+    if package is None:
+        return sorted(_REGISTRY)
+    return sorted(name for name, cls in _REGISTRY.items() if cls.__module__.split(".")[0] == package)
 
 
 def build(spec: Mapping[str, Any]) -> nn.Module:

@@ -73,7 +73,7 @@ def check_nets(device: str, quick: bool) -> dict[str, Any]:
     dev = torch.device(device)
     figures: dict[str, Any] = {}
     failed = []
-    for name in registered_types():
+    for name in registered_types("nets"):
         if name not in examples:
             figures[name] = "no example in gpu_check.py"
             failed.append(name)
