@@ -61,18 +61,6 @@ def _alphazero_preset_line(fn: Callable) -> str:
     )
 
 
-def _checkpoint_path(path: str) -> str:
-    """A checkpoint file, or the newest checkpoint of a run directory."""
-    from rlkit.runs import Run
-
-    if os.path.isdir(path):
-        latest = Run.open(path).latest_checkpoint()
-        if latest is None:
-            raise RlkitError(f"run directory {path!r} has no checkpoints yet")
-        return str(latest)
-    return path
-
-
 def _report(args: argparse.Namespace, agent) -> None:
     """The end of `rlkit train`: the JSON object with --json, else a short summary and the next commands."""
     summary, run = agent.last_summary, agent.run
@@ -212,7 +200,7 @@ def play(args: argparse.Namespace) -> int:
     from agents.alphazero import play
 
     _at_least(args.sims, 1, "--sims")
-    opponent = _checkpoint_path(args.checkpoint) if args.checkpoint else args.opponent
+    opponent = args.checkpoint or args.opponent
     play(args.game, opponent, human_color=0 if args.color == "first" else 1, sims=args.sims)
     return 0
 
@@ -223,8 +211,7 @@ def arena(args: argparse.Namespace) -> int:
     _at_least(args.sims, 1, "--sims")
     _at_least(args.games, 2, "--games")
     _at_least(args.seed, 0, "--seed")
-    players = [_checkpoint_path(p) if os.path.isdir(p) else p for p in (args.player_a, args.player_b)]
-    result = arena(args.game, *players, num_openings=max(1, args.games // 2), num_simulations=args.sims, seed=args.seed)
+    result = arena(args.game, args.player_a, args.player_b, num_openings=max(1, args.games // 2), num_simulations=args.sims, seed=args.seed)
     elo, low, high = result.elo()
     summary = {
         "game": args.game,

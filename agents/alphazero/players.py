@@ -68,14 +68,15 @@ class PolicyPlayer:
 
 def make_player(spec: str, game: BoardGame, num_simulations: int | None = None, seed: int = 0):
     """A player from a name: a reference player ("random", "one_ply", "alphabeta:4", "perfect", "solver"),
-    an AlphaZero checkpoint path (MCTS with `num_simulations`), or "policy:<checkpoint>" (raw network policy)."""
+    an AlphaZero checkpoint file or run directory (its newest readable checkpoint; MCTS with `num_simulations`),
+    or "policy:<checkpoint>" (raw network policy)."""
     if reference.is_reference_player(spec):
         return reference.reference_player(spec, seed, game_name=game.name)
     name, _, argument = spec.partition(":")
     path = Path(argument if name == "policy" else spec)
-    if not path.is_file():
+    if not path.exists():
         raise RlkitError(
-            f"unknown player {spec!r}: give a checkpoint file, policy:<checkpoint>, or one of "
+            f"unknown player {spec!r}: give a checkpoint file or run directory, policy:<checkpoint>, or one of "
             f"{', '.join(reference.REFERENCE_PLAYERS)} (alphabeta:<depth>)"
         )
     config, agent_game, net = load_agent(path, device=game.device.type)
