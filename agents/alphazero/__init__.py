@@ -16,7 +16,7 @@ over B games at once with one network call per simulation. Roles for distributed
 
 from .agent import load_agent, make_game, make_network, network_evaluator
 from .config import PRESETS, AlphaZeroConfig, make_config, preset_names
-from .evaluate import CheckpointEvaluator, arena, evaluate_checkpoint, evaluate_player
+from .evaluate import CheckpointEvaluator, arena, evaluate_player
 from .gumbel import gumbel_search
 from .learner import Learner
 from .matches import EloTable, MatchResult, elo_from_score, make_openings, play_match
@@ -43,7 +43,6 @@ __all__ = [
     "SelfPlayWorker",
     "arena",
     "elo_from_score",
-    "evaluate_checkpoint",
     "evaluate_player",
     "gumbel_search",
     "load_agent",

@@ -5,7 +5,6 @@ benchmark sets (`envs.connect4_pons`; the full sets: `scripts/eval_connect4.py`)
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 from collections.abc import Callable
 from pathlib import Path
@@ -16,8 +15,8 @@ import envs.boards
 from envs.boards import BoardGame, State
 from rlkit.plots import pyplot, save_figure
 
-from .agent import load_agent, make_game
-from .config import AlphaZeroConfig, apply_torch_threads, check_config
+from .agent import make_game
+from .config import AlphaZeroConfig, apply_torch_threads
 from .matches import EloTable, MatchResult, make_openings, play_match
 from .players import MCTSPlayer, make_player
 
@@ -26,7 +25,6 @@ __all__ = [
     "arena",
     "connect4_optimal_moves",
     "elo_intervals",
-    "evaluate_checkpoint",
     "evaluate_player",
     "optimal_move_share",
     "plot_elo_table",
@@ -180,20 +178,6 @@ class CheckpointEvaluator:
             previous = copy.deepcopy(net_template).eval()
             previous.load_state_dict(state["previous"]["net"])
             self.previous = (state["previous"]["name"], previous)
-
-
-def evaluate_checkpoint(
-    path: str | Path, openings: int | None = None, sims: int | None = None, opponents: list[str] | None = None
-) -> dict[str, float | str]:
-    """Play a saved agent against reference players (default: those of its training config) over
-    `openings` openings with both colours; for Connect Four also the share of optimal moves."""
-    config, _, net = load_agent(path)
-    changes = {"eval_openings": openings, "eval_simulations": sims, "eval_opponents": opponents}
-    config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
-    check_config(config)
-    metrics = CheckpointEvaluator(config).evaluate(net, "checkpoint")
-    metrics.pop("eval/elo_table", None)  # one checkpoint: its Elo against the anchor says it all
-    return {"checkpoint": str(path), "game": config.game, "simulations": config.eval_simulations, **metrics}
 
 
 def elo_intervals(table: EloTable, ratings: dict[str, float], z: float = 1.96) -> dict[str, tuple[float, float]]:
