@@ -43,6 +43,12 @@ class AlphaZeroConfig:
         "auto = bfloat16 on GPUs and CPUs with AVX512-BF16/AMX, float32 elsewhere",
         choices=["auto", "float32", "bfloat16"],
     )
+    train_dtype: str = param(
+        "auto",
+        "dtype of the learner's forward and backward passes (bfloat16 = autocast, weights and optimiser stay "
+        "float32; with channels-last convs ~2.4x faster per update on an AVX512-BF16 CPU); auto as inference_dtype",
+        choices=["auto", "float32", "bfloat16"],
+    )
 
     # search
     search: str = param(
@@ -99,6 +105,9 @@ class AlphaZeroConfig:
         0, "Connect Four: positions of each Pons benchmark set scored at every evaluation (mistake rate; 0 = off)"
     )
     checkpoint_every_iterations: int = param(5, "iterations between checkpoints (the last one is always saved)")
+    keep_checkpoints: int = param(
+        3, "newest checkpoints kept in the run (0 = all, e.g. to score strength against training time afterwards)"
+    )
 
 
 def _tictactoe() -> AlphaZeroConfig:
@@ -111,11 +120,15 @@ def _tictactoe() -> AlphaZeroConfig:
 
 
 def _connect4() -> AlphaZeroConfig:
+    # Sized for two CPU cores: Gumbel search with 16 simulations makes cheap but sound policy targets
+    # (Danihelka et al. 2022), 64 games per iteration keep the weights fresh, and evaluation is rare and
+    # small (the full Pons sets are scored after training: scripts/eval_connect4.py).
     return AlphaZeroConfig(
-        game="connect4", channels=64, blocks=5, num_simulations=200, temperature_moves=10, tactics=True,
-        iterations=100, games_per_iteration=256, parallel_games=256, replay_games=10_000, batch_size=512,
-        updates_per_iteration=200, eval_simulations=200, eval_opponents=["random", "one_ply", "alphabeta:4"],
-        eval_openings=16, eval_pons_positions=20,
+        game="connect4", channels=64, blocks=5, search="gumbel", num_simulations=16, temperature_moves=10,
+        tactics=True, iterations=1000, games_per_iteration=64, parallel_games=64, replay_games=4000,
+        batch_size=256, updates_per_iteration=50, eval_every_iterations=50, eval_simulations=64,
+        eval_opponents=["random", "alphabeta:4"], eval_openings=8, eval_pons_positions=20,
+        checkpoint_every_iterations=25,
     )  # fmt: skip
 
 
@@ -211,6 +224,8 @@ def check_config(cfg: AlphaZeroConfig) -> None:
         )
     if cfg.tactics and cfg.game not in TACTICAL_GAMES:
         raise RlkitError(f"tactics=true needs a placement game ({', '.join(TACTICAL_GAMES)}), not {cfg.game!r}")
+    if cfg.keep_checkpoints < 0:
+        raise RlkitError(f"config key 'keep_checkpoints' must be >= 0 (0 = keep all), got {cfg.keep_checkpoints}")
     if cfg.torch_threads < 0:
         raise RlkitError(f"config key 'torch_threads' must be >= 0 (0 = torch's default), got {cfg.torch_threads}")
     if cfg.search == "gumbel" and cfg.max_considered < 1:

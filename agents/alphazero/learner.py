@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .agent import make_game, make_network
+from .agent import make_game, make_network, resolve_inference_dtype
 from .config import AlphaZeroConfig, apply_torch_threads
 from .selfplay import Samples
 
@@ -16,10 +16,15 @@ __all__ = ["Learner", "alphazero_loss"]
 
 
 def alphazero_loss(
-    net: torch.nn.Module, batch: Samples, l2: float, value_loss_weight: float = 1.0
+    net: torch.nn.Module, batch: Samples, l2: float, value_loss_weight: float = 1.0, bfloat16: bool = False
 ) -> tuple[torch.Tensor, dict[str, float]]:
-    """Scalar loss and its parts for a batch of S positions (observation [S, C, H, W], policy [S, A], value [S])."""
-    logits, value = net(batch.observation.float())
+    """Scalar loss and its parts for a batch of S positions (observation [S, C, H, W], policy [S, A], value [S]).
+
+    `bfloat16` runs the network under autocast; the loss itself is always computed in float32."""
+    observation = batch.observation.float().contiguous(memory_format=torch.channels_last)
+    with torch.autocast(observation.device.type, dtype=torch.bfloat16, enabled=bfloat16):
+        logits, value = net(observation)
+    logits, value = logits.float(), value.float()
     log_p = F.log_softmax(logits, dim=-1)
     # Targets are 0 on illegal actions, so the network learns to give them no mass without an explicit mask.
     policy_loss = -(batch.policy * log_p).sum(dim=-1).mean()
@@ -45,7 +50,9 @@ class Learner:
         apply_torch_threads(config)
         self.config = config
         self.game = make_game(config)
-        self.net = make_network(config, self.game)
+        # channels-last: 3x3 convs on small boards run 1.5-3x faster on CPUs (and no slower on GPUs)
+        self.net = make_network(config, self.game).to(memory_format=torch.channels_last)
+        self.bfloat16 = resolve_inference_dtype(config.train_dtype, self.game.device) == "bfloat16"
         if config.optimizer == "sgd":
             self.optimizer = torch.optim.SGD(self.net.parameters(), lr=config.lr, momentum=config.momentum)
         else:
@@ -56,7 +63,7 @@ class Learner:
         """One gradient step on a batch of positions; returns `train/` metrics."""
         self.net.train()
         loss, metrics = alphazero_loss(
-            self.net, batch.to(self.game.device), self.config.l2, self.config.value_loss_weight
+            self.net, batch.to(self.game.device), self.config.l2, self.config.value_loss_weight, self.bfloat16
         )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -214,7 +214,7 @@ class Trainer:
             states = group.states()
             if states is not None:
                 self.worker_states = states
-            run.save_checkpoint(iteration, self.get_state())
+            run.save_checkpoint(iteration, self.get_state(), keep=cfg.keep_checkpoints)
         return stop
 
     def _draw_plots(self, run: Run, title: str) -> None:
