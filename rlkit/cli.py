@@ -162,9 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     play.add_argument(
         "--opponent",
-        default="alphabeta:4",
-        help="reference opponent when no checkpoint is given: random, one_ply, alphabeta:DEPTH, "
-        "perfect (tic-tac-toe), solver (Connect Four)",
+        default=None,
+        help="opponent when no checkpoint is given: a shipped agent az:GAME (the default where one ships: "
+        "tictactoe, connect4; else alphabeta:4), random, one_ply, alphabeta:DEPTH, perfect (tic-tac-toe), "
+        "solver (Connect Four)",
     )
     play.add_argument("--color", choices=["first", "second"], default="first", help="move first or second")
     play.add_argument(
@@ -183,7 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
         "is a checkpoint (file or run directory) or a reference name: random, one_ply, alphabeta[:DEPTH], "
         "perfect (tic-tac-toe), solver (Connect Four).",
     )
-    arena.add_argument("player_a", help="checkpoint file or run directory, policy:<checkpoint>, or a reference name")
+    arena.add_argument(
+        "player_a",
+        help="checkpoint file or run directory, a shipped agent az:GAME, policy:<checkpoint>, or a reference name",
+    )
     arena.add_argument("player_b", help="the same forms as PLAYER_A")
     arena.add_argument("--game", required=True, help="tictactoe, connect4, othello, gomoku, hex or go")
     arena.add_argument("--games", type=int, default=20, help="games to play (half with each colour)")

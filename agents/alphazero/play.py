@@ -19,8 +19,9 @@ from envs.boards import BoardGame, IllegalMoveError, State
 from rlkit.errors import RlkitError
 
 from .players import make_player
+from .shipped import PREFIX, shipped_games
 
-__all__ = ["play"]
+__all__ = ["default_opponent", "play"]
 
 QUIT_WORDS = ("quit", "exit", "q")
 
@@ -46,9 +47,14 @@ def _ask_move(game: BoardGame, state: State, input_fn: Callable[[str], str], pri
         print_fn(f"{text!r} is not a legal move here; legal moves: {moves}")
 
 
+def default_opponent(game_name: str) -> str:
+    """The shipped agent of the game (`az:<game>`) where one ships, else alpha-beta search of depth 4."""
+    return PREFIX + game_name if game_name in shipped_games() else "alphabeta:4"
+
+
 def play(
     game_name: str,
-    opponent: str,
+    opponent: str | None = None,
     human_color: int = 0,
     sims: int | None = None,
     input_fn: Callable[[str], str] = input,
@@ -58,7 +64,8 @@ def play(
     torch_threads: int = 1,
 ) -> float | None:
     """Play one game against `opponent`: an AlphaZero checkpoint (MCTS with `sims` simulations, its
-    strength), "policy:<checkpoint>", or a reference player ("alphabeta:4", "solver", ...; see
+    strength), a shipped agent "az:<game>" (the default where one ships, else "alphabeta:4"), "policy:<checkpoint>",
+    or a reference player ("alphabeta:4", "solver", ...; see
     `make_player`). Returns the person's result (+1 win, 0 draw, -1 loss) or None if they quit;
     `human_color` 0 moves first; the search runs on `torch_threads` CPU threads (0: torch's default)."""
     if torch_threads > 0:
@@ -66,8 +73,9 @@ def play(
     if human_color not in (0, 1):
         raise RlkitError(f"human_color must be 0 (move first) or 1 (move second), got {human_color!r}")
     game = envs.boards.make(game_name, device=device)
+    opponent = opponent or default_opponent(game_name)
     agent = make_player(opponent, game, num_simulations=sims, seed=seed)
-    name = "agent" if opponent.startswith("policy:") or Path(opponent).exists() else opponent
+    name = "agent" if opponent.startswith("policy:") or Path(opponent).exists() else opponent  # az:<game> keeps its name
     marks = "XO"
     print_fn(f"You play {marks[human_color]} (player {human_color}); {game.notation_help()}; type 'quit' to stop.")
     state = game.reset(1)

@@ -17,6 +17,7 @@ from rlkit.errors import RlkitError
 
 from .agent import load_agent, network_evaluator, run_search
 from .config import AlphaZeroConfig, apply_torch_threads
+from .shipped import PREFIX, shipped_games, shipped_path
 from .tactics import search_evaluator
 
 __all__ = ["MCTSPlayer", "PolicyPlayer", "make_player"]
@@ -69,14 +70,16 @@ class PolicyPlayer:
 def make_player(spec: str, game: BoardGame, num_simulations: int | None = None, seed: int = 0):
     """A player from a name: a reference player ("random", "one_ply", "alphabeta:4", "perfect", "solver"),
     an AlphaZero checkpoint file or run directory (its newest readable checkpoint; MCTS with `num_simulations`),
-    or "policy:<checkpoint>" (raw network policy)."""
+    a shipped agent "az:<game>", or "policy:<checkpoint>" (raw network policy; also "policy:az:<game>")."""
     if reference.is_reference_player(spec):
         return reference.reference_player(spec, seed, game_name=game.name)
     name, _, argument = spec.partition(":")
-    path = Path(argument if name == "policy" else spec)
+    argument = argument if name == "policy" else spec
+    path = shipped_path(argument) if argument.startswith(PREFIX) else Path(argument)
     if not path.exists():
         raise RlkitError(
-            f"unknown player {spec!r}: give a checkpoint file or run directory, policy:<checkpoint>, or one of "
+            f"unknown player {spec!r}: give a checkpoint file or run directory, policy:<checkpoint>, a shipped "
+            f"agent ({', '.join(PREFIX + g for g in shipped_games()) or 'none'}), or one of "
             f"{', '.join(reference.REFERENCE_PLAYERS)} (alphabeta:<depth>)"
         )
     config, agent_game, net = load_agent(path, device=game.device.type)
