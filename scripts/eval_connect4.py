@@ -12,7 +12,8 @@ A checkpoint plays its training search (override with --search, --tactics) witho
 greedily; `policy:<checkpoint>` plays the raw network; reference players are random, one_ply,
 alphabeta:D and solver. With --json the last line is one JSON object:
 {"player", "simulations", "search", "sets": {set: {"positions", "mistake_pct", "best_pct"}}, "seconds"}
-(with --run: {"run", "checkpoints": [{"iteration", "sets"}, ...], "plot"}).
+(with --run: {"run", "checkpoints": [{"iteration", "minutes", "sets"}, ...], "plot"}, minutes of
+training from the run's metrics.jsonl).
 """
 
 from __future__ import annotations
@@ -61,13 +62,26 @@ def evaluate(spec: str, positions: dict, args: argparse.Namespace, desc: str) ->
     }
 
 
+def training_minutes(run: Run) -> dict[int, float]:
+    """Wall-clock minutes since the run started at each logged iteration (from metrics.jsonl)."""
+    minutes = {}
+    if run.metrics_path.exists():
+        for line in run.metrics_path.read_text().splitlines():
+            record = json.loads(line)
+            if "time" in record:
+                minutes[int(record["step"])] = record["time"] / 60
+    return minutes
+
+
 def plot_run(records: list[dict], out_png: Path):
-    """Mistake % of every set against the training iteration of the checkpoints."""
+    """Mistake % of every set against the training time (minutes; iterations where no time was logged)."""
     fig, ax = pyplot().subplots(figsize=(7, 4))
+    timed = all(r.get("minutes") is not None for r in records)
+    x = [r["minutes"] if timed else r["iteration"] for r in records]
     for name in SETS:
-        ax.plot([r["iteration"] for r in records], [r["sets"][name]["mistake_pct"] for r in records], marker="o",
-                label=name)  # fmt: skip
-    ax.set_xlabel("training iteration")
+        if name in records[0]["sets"]:
+            ax.plot(x, [r["sets"][name]["mistake_pct"] for r in records], marker="o", label=name)
+    ax.set_xlabel("training time (minutes)" if timed else "training iteration")
     ax.set_ylabel("mistakes (%)")
     ax.set_title("Pons benchmark sets")
     ax.grid(alpha=0.3)
@@ -93,12 +107,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256, help="positions searched together")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random tie-breaks of reference players")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--every", type=int, default=1, help="with --run: score every N-th checkpoint (and the last)")
     parser.add_argument("--out", help="with --run: where to write the plot (default RUN/plots/pons.png)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     if (args.player is None) == (args.run is None):
         parser.error("give a player or --run DIR (not both)")
+    if args.every < 1:
+        parser.error(f"--every must be >= 1, got {args.every}")
     torch.set_num_threads(args.threads)
     positions = {name: items for name, items in subsample(args.per_set or 1000).items() if name in args.sets}
 
@@ -109,13 +126,18 @@ def main() -> None:
                   f"best {row['best_pct']:5.1f}%")  # fmt: skip
     else:
         run = Run.open(args.run)
+        minutes = training_minutes(run)
+        paths = run.checkpoints()
+        paths = [p for i, p in enumerate(paths) if i % args.every == 0 or i == len(paths) - 1]
         records = []
-        for path in run.checkpoints():
+        for path in paths:
             iteration = int(path.stem.split("_")[1])
             result = evaluate(str(path), positions, args, desc=f"iteration {iteration}")
-            records.append({"iteration": iteration, "checkpoint": str(path), "sets": result["sets"]})
+            at = minutes.get(iteration)
+            records.append({"iteration": iteration, "minutes": None if at is None else round(at, 1),
+                            "checkpoint": str(path), "sets": result["sets"]})  # fmt: skip
             rates = "  ".join(f"{name} {row['mistake_pct']:.1f}%" for name, row in result["sets"].items())
-            print(f"iteration {iteration}: {rates}")
+            print(f"iteration {iteration}" + ("" if at is None else f" ({at:.0f} min)") + f": {rates}")
         out = Path(args.out) if args.out else run.plots_dir / "pons.png"
         summary = {"run": args.run, "checkpoints": records, "plot": str(plot_run(records, out)) if records else None}
     if args.json:

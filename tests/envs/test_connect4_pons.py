@@ -76,3 +76,22 @@ def test_eval_script_end_to_end():
     summary = json.loads(out.stdout.strip().splitlines()[-1])
     assert summary["player"] == "one_ply" and set(summary["sets"]) == set(SETS)
     assert all(row["positions"] == 3 for row in summary["sets"].values())
+
+
+def test_eval_script_scores_a_run_against_training_time(tmp_path):
+    from agents.alphazero import AlphaZero
+    from tests.agents.test_agent_api import TINY_AZ
+
+    model = AlphaZero("connect4", runs_dir=str(tmp_path), seed=0, **{**TINY_AZ, "tactics": False}).learn(
+        3, progress=False
+    )
+    out = subprocess.run(
+        [sys.executable, "scripts/eval_connect4.py", "--run", str(model.run.path), "--every", "2", "--per-set", "2",
+         "--sets", "end-easy", "--simulations", "2", "--quiet", "--json"],
+        cwd=ROOT, capture_output=True, text=True, check=True, env={"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    records = summary["checkpoints"]
+    assert [r["iteration"] for r in records] == [1, 3]  # every 2nd checkpoint and the last
+    assert all(r["minutes"] is not None and r["minutes"] >= 0 for r in records)
+    assert records[0]["minutes"] <= records[1]["minutes"] and Path(summary["plot"]).is_file()
