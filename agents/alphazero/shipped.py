@@ -2,7 +2,7 @@
 
     rlkit play --game connect4                       # plays the shipped Connect Four agent
     rlkit arena az:connect4 alphabeta:4 --game connect4
-    python -m agents.alphazero.shipped runs/c4/checkpoints/step_0000000800.pt --notes notes.json
+    python scripts/ship_agent.py runs/c4/checkpoints/step_0000000800.pt --notes notes.json
 
 Each agent is two files in `agents/alphazero/weights/`: `<game>.pt`, an rlkit checkpoint slimmed to
 what `load_agent` reads (config and network weights: no optimiser, replay or random streams, so it
@@ -13,7 +13,6 @@ the agent searches when it plays.
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -58,21 +57,6 @@ def export(checkpoint: str | Path, overrides: list[str] = (), notes: dict | None
         if key in state:
             slim[key] = state[key]
     target = save_checkpoint(Path(out) / f"{cfg.game}.pt", slim)
-    info = {"source": str(path), "counters": state.get("counters"), "play_overrides": list(overrides), **(notes or {})}
+    info = {"source": f"{path.parent.parent.name}/{path.name}", "counters": state.get("counters"), "play_overrides": list(overrides), **(notes or {})}
     (Path(out) / f"{cfg.game}.json").write_text(json.dumps(info, indent=1) + "\n")
     return target
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Ship a trained AlphaZero agent inside the package (az:<game>).")
-    parser.add_argument("checkpoint", help="AlphaZero checkpoint file or run directory (its newest checkpoint)")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="how the agent plays")
-    parser.add_argument("--notes", help="JSON file with the training command, seed and measured figures")
-    parser.add_argument("--out", type=Path, default=WEIGHTS, help="folder to write into (default: the package's)")
-    args = parser.parse_args(argv)
-    notes = json.loads(Path(args.notes).read_text()) if args.notes else None
-    print(export(args.checkpoint, args.set, notes, args.out))
-
-
-if __name__ == "__main__":
-    main()

@@ -8,6 +8,7 @@ import torch
 
 import nets
 from envs.boards import NO_ACTION, BoardGame, State
+from envs.players import perfect_tictactoe_moves
 
 
 @functools.cache
@@ -90,3 +91,28 @@ def rollout_evaluator(game: BoardGame, seed: int = 0):
         return torch.zeros(states.batch_size, game.num_actions), value
 
     return evaluate
+
+
+def agent_mistakes(game, agent, openings: list[list[int]]) -> list[tuple[list[int], int]]:
+    """Positions (move lists) where the agent's move throws away value, over every game the agent can
+    reach from `openings` with either colour against any perfect opponent (all optimal replies)."""
+    mistakes = []
+    for colour in (0, 1):
+        frontier = [list(o) for o in openings]
+        while frontier:
+            states = State.cat([game.from_moves(m) for m in frontier])
+            running = [i for i in range(len(frontier)) if not bool(states.done[i])]
+            agent_turn = [i for i in running if int(states.to_play[i]) == colour]
+            chosen = agent(game, states[torch.tensor(agent_turn)]).tolist() if agent_turn else []
+            next_frontier = []
+            for i, action in zip(agent_turn, chosen):
+                values = move_values(states[i : i + 1])
+                if values[action] < max(values.values()):
+                    mistakes.append((frontier[i], action))
+                next_frontier.append(frontier[i] + [action])
+            for i in running:
+                if i not in agent_turn:
+                    replies = perfect_tictactoe_moves(board_of(states, i), int(states.to_play[i]))
+                    next_frontier += [frontier[i] + [a] for a in replies]
+            frontier = [list(m) for m in {tuple(m) for m in next_frontier}]
+    return mistakes

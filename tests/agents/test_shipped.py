@@ -8,9 +8,10 @@ import pytest
 import torch
 
 import envs.boards
-from agents.alphazero import AlphaZero, load_agent, make_player, shipped
+from agents.alphazero import AlphaZero, load_agent, make_openings, make_player, shipped
 from agents.alphazero.play import default_opponent, play
 from rlkit.errors import RlkitError
+from tests.agents.alphazero_helpers import agent_mistakes
 from tests.agents.test_agent_api import TINY_AZ
 
 
@@ -53,3 +54,10 @@ def test_play_defaults_to_the_shipped_agent(exported):
     assert play("tictactoe", human_color=0, input_fn=lambda _: next(moves), print_fn=lines.append) is None
     play("tictactoe", human_color=1, input_fn=lambda _: "quit", print_fn=lines.append)
     assert any(line.startswith("az:tictactoe plays ") for line in lines), lines
+
+
+def test_shipped_tictactoe_agent_plays_perfectly():
+    assert "tictactoe" in shipped.shipped_games()
+    game = envs.boards.make("tictactoe")
+    player = make_player("az:tictactoe", game)  # its evaluation search, as `rlkit play` uses it
+    assert agent_mistakes(game, player, make_openings(game, 1)) == []  # from the empty board, either colour
