@@ -75,7 +75,8 @@ def play(
     game = envs.boards.make(game_name, device=device)
     opponent = opponent or default_opponent(game_name)
     agent = make_player(opponent, game, num_simulations=sims, seed=seed)
-    name = "agent" if opponent.startswith("policy:") or Path(opponent).exists() else opponent  # az:<game> keeps its name
+    # az:<game> keeps its name
+    name = "agent" if opponent.startswith("policy:") or Path(opponent).exists() else opponent
     marks = "XO"
     print_fn(f"You play {marks[human_color]} (player {human_color}); {game.notation_help()}; type 'quit' to stop.")
     state = game.reset(1)

@@ -57,6 +57,11 @@ def export(checkpoint: str | Path, overrides: list[str] = (), notes: dict | None
         if key in state:
             slim[key] = state[key]
     target = save_checkpoint(Path(out) / f"{cfg.game}.pt", slim)
-    info = {"source": f"{path.parent.parent.name}/{path.name}", "counters": state.get("counters"), "play_overrides": list(overrides), **(notes or {})}
+    info = {
+        "source": f"{path.parent.parent.name}/{path.name}",
+        "counters": state.get("counters"),
+        "play_overrides": list(overrides),
+        **(notes or {}),
+    }
     (Path(out) / f"{cfg.game}.json").write_text(json.dumps(info, indent=1) + "\n")
     return target
