@@ -35,6 +35,17 @@ class ConnectFour(BoardGame):
     symmetry_group = "mirror"
     dirichlet_alpha = 1.4  # 10 / 7 legal moves
 
+    def __init__(self, device: str | torch.device = "cpu"):
+        super().__init__(device)
+        rows = self.height + 1  # bits per column on the bitboard
+        tensor = lambda x: torch.tensor(x, dtype=torch.long, device=self.device)  # noqa: E731
+        self._column_bits, self._cells = tensor(rows), tensor(self.height * self.width)
+        self._shifts, self._double_shifts = tensor(_DIRECTIONS), tensor([2 * d for d in _DIRECTIONS])
+        # board cell (row 0 at the top) of every bitboard index; the spare bit of a column maps to its top cell
+        self._cell_of_bit = tensor(
+            [max(self.height - 1 - h, 0) * self.width + c for c in range(self.width) for h in range(rows)]
+        )
+
     def _initial(self, batch_size: int) -> State:
         zeros = torch.zeros(batch_size, dtype=torch.long, device=self.device)
         return State(
@@ -51,26 +62,31 @@ class ConnectFour(BoardGame):
         return state.heights < self.height
 
     def _apply(self, state: State, actions: torch.Tensor) -> State:
-        stone = (state.to_play + 1).to(torch.int8)
-        column = actions[:, None]
+        return self._play(state, actions, torch.ones_like(state.done))
+
+    def _play(self, state: State, actions: torch.Tensor, active: torch.Tensor) -> State:
+        # A game that is over plays a move of weight 0 into column 0: every field comes back as it was. Every
+        # operand is a tensor (a Python number costs a tensor of its own per op) and the four directions are
+        # checked at once, so a move is about 25 small ops.
+        weight = active.long()[:, None]  # [B, 1]
+        column = actions[:, None] * weight
         filled = state.heights.gather(1, column)
-        # finished games get a dummy action that may hit a full column: keep the index on the board
-        row = (self.height - 1 - filled).clamp(min=0)
-        flat = state.board.flatten(1).scatter(1, row * self.width + column, stone[:, None])
+        bit = column * self._column_bits + filled  # bitboard index of the new stone
+        cell = self._cell_of_bit.take(bit)  # its board cell, kept on the board when the column is full
         mover = state.to_play[:, None]
-        stones = state.bits.gather(1, mover)[:, 0] | (1 << (column[:, 0] * (self.height + 1) + filled[:, 0]))
-        won = torch.zeros_like(state.done)
-        for shift in _DIRECTIONS:
-            pairs = stones & (stones >> shift)
-            won |= (pairs & (pairs >> 2 * shift)) != 0
-        num_moves = state.num_moves + 1
+        stone = ((mover + 1) * weight).to(torch.int8)  # 1 or 2; 0 where the game is over
+        bits = state.bits.scatter_add(1, mover, weight << bit)  # the new bit is not set yet: add is or
+        stones = bits.gather(1, mover)  # [B, 1]
+        pairs = stones & (stones >> self._shifts)  # [B, 4]: up a column, along a row, both diagonals
+        won = (pairs & (pairs >> self._double_shifts)).any(dim=1) & active
+        num_moves = state.num_moves + weight[:, 0]
         return State(
-            board=flat.view_as(state.board),
-            heights=state.heights.scatter(1, column, filled + 1),
-            bits=state.bits.scatter(1, mover, stones[:, None]),
-            to_play=1 - state.to_play,
-            done=won | (num_moves == self.height * self.width),
-            winner=torch.where(won, state.to_play, -1),
+            board=state.board.view(-1, self.height * self.width).scatter_add(1, cell, stone).view_as(state.board),
+            heights=state.heights.scatter_add(1, column, weight),
+            bits=bits,
+            to_play=state.to_play ^ weight[:, 0],
+            done=state.done | won | (num_moves == self._cells),
+            winner=torch.where(won, state.to_play, state.winner),
             num_moves=num_moves,
         )
 
