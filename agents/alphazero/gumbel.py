@@ -17,7 +17,10 @@ import torch
 
 from envs.boards import BoardGame, State
 
-from .mcts import ROOT, Evaluator, SearchOutput, Tree, child_stats, new_tree, node_rows, run_simulations
+from .mcts import (
+    ROOT, Evaluator, SearchOutput, Tree, child_stats, edge_stats, first_argmax, masked_softmax, new_tree,
+    node_rows, run_simulations,
+)  # fmt: skip
 
 __all__ = ["completed_qvalues", "considered_visit_sequence", "gumbel_search"]
 
@@ -58,10 +61,15 @@ def completed_qvalues(
     Q of the visited actions); Q is rescaled to [0, 1] over the legal actions, then multiplied by
     (maxvisit_init + max visits) * value_scale.
     """
-    flat = tree.flat(node)
-    visits, q = child_stats(tree, node)
+    return _completed_q(tree, tree.flat(node), value_scale, maxvisit_init)
+
+
+def _completed_q(tree: Tree, flat: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
+    """`completed_qvalues` at the flat node indices `flat` (long [M]): float32 [M, A]."""
+    visits, q = edge_stats(tree, flat)
     prior, legal = node_rows(tree.prior, flat), node_rows(tree.legal, flat)
-    raw_value = tree.sign(node) * tree.raw_value.view(-1).index_select(0, flat)
+    sign = 1.0 - 2.0 * node_rows(tree.to_play, flat).float()
+    raw_value = sign * tree.raw_value.view(-1).index_select(0, flat)
     visited = visits > 0
     total_visits = visits.sum(dim=-1)
     visited_prior = torch.where(visited, prior.clamp(min=torch.finfo(prior.dtype).tiny), 0.0)
@@ -75,18 +83,19 @@ def completed_qvalues(
     return (maxvisit_init + visits.max(dim=-1, keepdim=True).values) * value_scale * rescaled
 
 
-def _log_prior(tree: Tree, node: torch.Tensor) -> torch.Tensor:
-    """float32 [B, A]: log prior at `node`, a very low finite number on illegal actions."""
-    flat = tree.flat(node)
+def _log_prior(tree: Tree, flat: torch.Tensor) -> torch.Tensor:
+    """float32 [M, A]: log prior at the flat node indices `flat`, a very low finite number on illegal actions."""
     return torch.log(node_rows(tree.prior, flat).clamp(min=1e-30)).masked_fill(~node_rows(tree.legal, flat), -1e9)
 
 
-def _interior_select(tree: Tree, node: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
-    """long [B]: the action whose visit share lags the improved policy the most (deterministic)."""
-    visits, _ = child_stats(tree, node)
-    improved = torch.softmax(_log_prior(tree, node) + completed_qvalues(tree, node, value_scale, maxvisit_init), -1)
+def _interior_select(tree: Tree, flat: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
+    """long [M]: at the flat node indices `flat`, the action whose visit share lags the improved policy the
+    most (deterministic)."""
+    visits, _ = edge_stats(tree, flat)
+    legal = node_rows(tree.legal, flat)
+    improved = masked_softmax(_log_prior(tree, flat) + _completed_q(tree, flat, value_scale, maxvisit_init), legal)
     scores = improved - visits / (1 + visits.sum(dim=-1, keepdim=True))
-    return scores.masked_fill(~node_rows(tree.legal, tree.flat(node)), -math.inf).argmax(dim=1)
+    return first_argmax(scores, legal)
 
 
 def _score_considered(
@@ -124,7 +133,7 @@ def gumbel_search(
     tree = new_tree(game, evaluator, roots, num_simulations)
     root = torch.zeros_like(tree.rows)
     legal = tree.legal[:, ROOT]
-    logits = _log_prior(tree, root)
+    logits = _log_prior(tree, tree.flat(root))
     gumbel = torch.zeros_like(logits)
     if gumbel_scale > 0:
         if generator is None:
@@ -134,15 +143,16 @@ def gumbel_search(
     table = _visit_table(max_considered, num_simulations, logits.device)
     num_considered = legal.sum(dim=-1).clamp(max=max_considered)
 
-    def select(t: Tree, node: torch.Tensor, depth: int) -> torch.Tensor:
-        if depth > 0:
-            return _interior_select(t, node, value_scale, maxvisit_init)
+    def root_select(t: Tree) -> torch.Tensor:
         visits, _ = child_stats(t, root)
         done = visits.sum(dim=-1).long().clamp(max=num_simulations - 1)
         sigma_q = completed_qvalues(t, root, value_scale, maxvisit_init)
         return _score_considered(table[num_considered, done], gumbel, logits, sigma_q, visits, legal).argmax(dim=1)
 
-    run_simulations(tree, game, evaluator, select)
+    def interior_select(t: Tree, flat: torch.Tensor) -> torch.Tensor:
+        return _interior_select(t, flat, value_scale, maxvisit_init)
+
+    run_simulations(tree, game, evaluator, interior_select, root_select=root_select)
     visits, _ = child_stats(tree, root)
     sigma_q = completed_qvalues(tree, root, value_scale, maxvisit_init)
     target = torch.softmax(logits + sigma_q, dim=-1) * legal
