@@ -16,6 +16,7 @@ backup a plain addition and stays correct for games where a player may move twic
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,6 +146,12 @@ class SearchOutput:
     tree: Tree
 
 
+@functools.lru_cache(maxsize=None)
+def _signs(device: torch.device) -> torch.Tensor:
+    """float32 [2]: +1, -1: indexed by the player to move, turns a value of theirs into player 0's view (and back)."""
+    return torch.tensor([1.0, -1.0], device=device)
+
+
 def masked_softmax(logits: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
     """float32 [B, A]: softmax of `logits` (float [B, A]) over the `legal` actions (bool [B, A]), 0 elsewhere and in rows with no legal action.
 
@@ -161,9 +168,8 @@ def _evaluate(game: BoardGame, evaluator: Evaluator, states: State):
     prior = masked_softmax(logits, legal)  # rows with no legal move (finished games) become 0
     terminal = game.terminal(states)
     to_play = game.current_player(states)
-    view = 1.0 - 2.0 * to_play.float()
     # Finished games take the exact result, never the network's guess.
-    value0 = torch.where(terminal, game.returns(states)[:, 0], view * value.float())
+    value0 = torch.where(terminal, game.returns(states)[:, 0], _signs(value.device)[to_play] * value.float())
     return prior, legal, value0, terminal, to_play
 
 
@@ -242,14 +248,18 @@ class _Choices:
         self.next = torch.zeros(batch * nodes, dtype=torch.long, device=device)  # flat child there or UNVISITED
         # long [B * N * A]: the flat node index every edge leads to, UNVISITED where not expanded (as `children`)
         self.target = torch.where(tree.children >= 0, tree.children + self.roots[:, None, None], UNVISITED).view(-1)
-        signs = torch.tensor([1.0, -1.0], device=device)  # player 0's view -> the view of the player to move
-        self.signs, self.sign = signs, signs[tree.to_play.view(-1)]  # float32 [B * N]
+        self.signs = _signs(device)
         self.always = torch.ones(batch, dtype=torch.bool, device=device)
+        # the tree's arrays flattened to [B * N, ...] once (a view per use costs as much as a small op)
+        flatten = lambda t: t.view(-1, *t.shape[2:])  # noqa: E731
+        names = ("children", "visits", "value_sum", "raw_value", "to_play", "terminal", "child_visits", "child_value")
+        self.flat = {name: flatten(getattr(tree, name)).view(-1) for name in names}
+        self.flat_states = {key: flatten(field) for key, field in tree.states.items()}
         self.refresh(self.roots + torch.arange(nodes, device=device)[:, None])
 
     def refresh(self, nodes: torch.Tensor) -> None:
         """Recompute the choices at `nodes` (long [K, B]: flat indices, column b in game b's tree)."""
-        flat = nodes.reshape(-1)
+        flat = nodes.view(-1)
         self._store(flat, self.select(self.tree, flat))
         if self.root_select is not None:  # after the path, which may hold a root more than once
             self._store(self.roots, self.root_select(self.tree))
@@ -262,7 +272,7 @@ class _Choices:
 
 def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, choices: _Choices, slot: int) -> None:
     """One simulation in every game: descend to a leaf, expand it into `slot`, back its value up."""
-    root = choices.roots
+    flat, root = choices.flat, choices.roots
     node, path = root, [root]
     for _ in range(tree.num_nodes):  # a path can never be longer than the nodes in the tree
         # A child's slot is above its parent's and UNVISITED is negative: the max steps down where it can.
@@ -273,11 +283,12 @@ def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, choices: _Choic
         path.append(node)
     # `node` is now the parent of the new leaf, or a finished position, which expands nothing: stepping it
     # (any action) leaves it unchanged, so all B games share one code path, writing `slot` as scratch there.
-    expands = ~tree.terminal.view(-1).index_select(0, node)
+    expands = ~flat["terminal"].index_select(0, node)
     new = root + slot
     edge = choices.edge.index_select(0, node)
     action = edge % choices.num_actions
-    leaf_states = game.step(tree.states.map(lambda t: node_rows(t, node)), action, validate=False)
+    parents = State(**{key: field.index_select(0, node) for key, field in choices.flat_states.items()})
+    leaf_states = game.step(parents, action, validate=False)
     prior, legal, value0, is_terminal, to_play = _evaluate(game, evaluator, leaf_states)
 
     for field, values in (
@@ -287,24 +298,25 @@ def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, choices: _Choic
         field[:, slot] = values  # one slot in every game: a strided copy, no index
     for key, field in tree.states.items():
         field[:, slot] = getattr(leaf_states, key)
-    choices.sign.view(tree.batch_size, -1)[:, slot] = choices.signs[to_play]
     # A finished position has no children, so the UNVISITED written there changes nothing.
-    tree.children.view(-1).index_copy_(0, edge, torch.where(expands, slot, UNVISITED))
+    flat["children"].index_copy_(0, edge, torch.where(expands, slot, UNVISITED))
     choices.target.index_copy_(0, edge, torch.where(expands, new, UNVISITED))
 
-    value0 = torch.where(expands, value0, tree.raw_value.view(-1).index_select(0, node))
+    value0 = torch.where(expands, value0, flat["raw_value"].index_select(0, node))
     nodes = torch.stack(path + [new])  # long [L + 2, B]: the path from the root, then the new leaf
     # 1 on the root, on each node a descent moved to and on the new leaf where one was expanded; 0 on the
     # repeats of a node where a game's descent had already stopped
     weight = torch.cat([choices.always[None], nodes[1:-1] != nodes[:-2], expands[None]]).float()
     weighted = weight * value0
     # One accumulation per statistic over the whole path: a node appears at most once on a path.
-    tree.visits.view(-1).index_add_(0, nodes.view(-1), weight.view(-1))
-    tree.value_sum.view(-1).index_add_(0, nodes.view(-1), weighted.view(-1))
-    parents = nodes[:-1].reshape(-1)  # edge d leads from path node d to path node d + 1 (the last to the new leaf)
+    flat["visits"].index_add_(0, nodes.view(-1), weight.view(-1))
+    flat["value_sum"].index_add_(0, nodes.view(-1), weighted.view(-1))
+    # edge d leads from path node d to path node d + 1 (the last one to the new leaf), seen by the player at d
+    parents = nodes[:-1].view(-1)
     edges = choices.edge.index_select(0, parents)
-    tree.child_visits.view(-1).index_add_(0, edges, weight[1:].reshape(-1))
-    tree.child_value.view(-1).index_add_(0, edges, weighted[1:].reshape(-1) * choices.sign.index_select(0, parents))
+    sign = choices.signs.index_select(0, flat["to_play"].index_select(0, parents))
+    flat["child_visits"].index_add_(0, edges, weight[1:].view(-1))
+    flat["child_value"].index_add_(0, edges, weighted[1:].view(-1) * sign)
     choices.refresh(nodes)
 
 
