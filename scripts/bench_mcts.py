@@ -22,7 +22,6 @@ load of a shared machine. `--null-only` skips the network and the recursive base
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import time
 

@@ -18,9 +18,18 @@ import torch
 from envs.boards import BoardGame, State
 
 from .mcts import (
-    ROOT, Evaluator, SearchOutput, Tree, child_stats, edge_stats, first_argmax, masked_softmax, new_tree,
-    node_rows, run_simulations,
-)  # fmt: skip
+    ROOT,
+    Evaluator,
+    SearchOutput,
+    Tree,
+    child_stats,
+    edge_stats,
+    first_argmax,
+    masked_softmax,
+    new_tree,
+    node_rows,
+    run_simulations,
+)
 
 __all__ = ["completed_qvalues", "considered_visit_sequence", "gumbel_search"]
 
@@ -68,6 +77,20 @@ def _completed_q(tree: Tree, flat: torch.Tensor, value_scale: float, maxvisit_in
     """`completed_qvalues` at the flat node indices `flat` (long [M]): float32 [M, A]."""
     visits, q = edge_stats(tree, flat)
     prior, legal = node_rows(tree.prior, flat), node_rows(tree.legal, flat)
+    return _completed_from(tree, flat, visits, q, prior, legal, value_scale, maxvisit_init)
+
+
+def _completed_from(
+    tree: Tree,
+    flat: torch.Tensor,
+    visits: torch.Tensor,
+    q: torch.Tensor,
+    prior: torch.Tensor,
+    legal: torch.Tensor,
+    value_scale: float,
+    maxvisit_init: float,
+) -> torch.Tensor:
+    """`_completed_q` from the edge statistics, prior and legality (float/bool [M, A]) already read at `flat`."""
     sign = 1.0 - 2.0 * node_rows(tree.to_play, flat).float()
     raw_value = sign * tree.raw_value.view(-1).index_select(0, flat)
     visited = visits > 0
@@ -83,17 +106,17 @@ def _completed_q(tree: Tree, flat: torch.Tensor, value_scale: float, maxvisit_in
     return (maxvisit_init + visits.max(dim=-1, keepdim=True).values) * value_scale * rescaled
 
 
-def _log_prior(tree: Tree, flat: torch.Tensor) -> torch.Tensor:
-    """float32 [M, A]: log prior at the flat node indices `flat`, a very low finite number on illegal actions."""
-    return torch.log(node_rows(tree.prior, flat).clamp(min=1e-30)).masked_fill(~node_rows(tree.legal, flat), -1e9)
+def _log_prior(prior: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """float32 [M, A]: log of `prior`, a very low finite number on illegal actions."""
+    return torch.log(prior.clamp(min=1e-30)).masked_fill(~legal, -1e9)
 
 
-def _interior_select(tree: Tree, flat: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
-    """long [M]: at the flat node indices `flat`, the action whose visit share lags the improved policy the
-    most (deterministic)."""
-    visits, _ = edge_stats(tree, flat)
-    legal = node_rows(tree.legal, flat)
-    improved = masked_softmax(_log_prior(tree, flat) + _completed_q(tree, flat, value_scale, maxvisit_init), legal)
+def _interior_choice(
+    visits: torch.Tensor, log_prior: torch.Tensor, sigma_q: torch.Tensor, legal: torch.Tensor
+) -> torch.Tensor:
+    """long [M]: the action whose visit share lags the improved policy the most (deterministic), from the
+    child visits, log prior, sigma(completed Q) and legality (float/bool [M, A]) of M nodes."""
+    improved = masked_softmax(log_prior + sigma_q, legal)
     scores = improved - visits / (1 + visits.sum(dim=-1, keepdim=True))
     return first_argmax(scores, legal)
 
@@ -133,7 +156,7 @@ def gumbel_search(
     tree = new_tree(game, evaluator, roots, num_simulations)
     root = torch.zeros_like(tree.rows)
     legal = tree.legal[:, ROOT]
-    logits = _log_prior(tree, tree.flat(root))
+    logits = _log_prior(tree.prior[:, ROOT], legal)
     gumbel = torch.zeros_like(logits)
     if gumbel_scale > 0:
         if generator is None:
@@ -143,16 +166,20 @@ def gumbel_search(
     table = _visit_table(max_considered, num_simulations, logits.device)
     num_considered = legal.sum(dim=-1).clamp(max=max_considered)
 
-    def root_select(t: Tree) -> torch.Tensor:
-        visits, _ = child_stats(t, root)
-        done = visits.sum(dim=-1).long().clamp(max=num_simulations - 1)
-        sigma_q = completed_qvalues(t, root, value_scale, maxvisit_init)
-        return _score_considered(table[num_considered, done], gumbel, logits, sigma_q, visits, legal).argmax(dim=1)
+    def select(t: Tree, nodes: torch.Tensor) -> torch.Tensor:
+        # one pass over the statistics of every node, roots included; the roots then follow sequential halving
+        flat, batch = nodes.view(-1), nodes.shape[1]
+        visits, q = edge_stats(t, flat)
+        prior, node_legal = node_rows(t.prior, flat), node_rows(t.legal, flat)
+        sigma_q = _completed_from(t, flat, visits, q, prior, node_legal, value_scale, maxvisit_init)
+        interior = _interior_choice(visits, _log_prior(prior, node_legal), sigma_q, node_legal)
+        root_visits = visits[:batch]
+        done = root_visits.sum(dim=-1).long().clamp(max=num_simulations - 1)
+        at_root = _score_considered(table[num_considered, done], gumbel, logits, sigma_q[:batch], root_visits, legal)
+        # a path repeats its root where a game's descent stopped there: those copies get the root's choice too
+        return torch.where(nodes == nodes[:1], at_root.argmax(dim=1), interior.view_as(nodes)).view(-1)
 
-    def interior_select(t: Tree, flat: torch.Tensor) -> torch.Tensor:
-        return _interior_select(t, flat, value_scale, maxvisit_init)
-
-    run_simulations(tree, game, evaluator, interior_select, root_select=root_select)
+    run_simulations(tree, game, evaluator, select)
     visits, _ = child_stats(tree, root)
     sigma_q = completed_qvalues(tree, root, value_scale, maxvisit_init)
     target = torch.softmax(logits + sigma_q, dim=-1) * legal

@@ -54,12 +54,10 @@ Evaluator = Callable[[State], tuple[torch.Tensor, torch.Tensor]]
 """states [B] -> (policy logits float32 [B, A], value float32 [B] in [-1, 1] for the player to move)."""
 
 SelectFn = Callable[["Tree", torch.Tensor], torch.Tensor]
-"""(tree, flat node indices long [M] (see `Tree.flat`)) -> action long [M] to follow from each of those nodes.
-It may read only the statistics of the node and of its children: the search recomputes a node's choice
-only after a simulation through it."""
-
-RootSelectFn = Callable[["Tree"], torch.Tensor]
-"""tree -> action long [B] to follow from every root, where the root has its own rule (Gumbel's halving)."""
+"""(tree, nodes long [K, B]: flat node indices (see `Tree.flat`), column b in game b's tree, row 0 its root)
+-> action long [K * B] to follow from each node (row-major). A choice may depend only on the statistics of
+the node and of its children, and on whether it is a root: the search recomputes a node's choice only after
+a simulation through it."""
 
 
 @dataclass
@@ -146,7 +144,7 @@ class SearchOutput:
     tree: Tree
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _signs(device: torch.device) -> torch.Tensor:
     """float32 [2]: +1, -1: indexed by the player to move, turns a value of theirs into player 0's view (and back)."""
     return torch.tensor([1.0, -1.0], device=device)
@@ -239,10 +237,10 @@ class _Choices:
     lookup per level instead of a selection per level.
     """
 
-    def __init__(self, tree: Tree, select: SelectFn, root_select: RootSelectFn | None):
+    def __init__(self, tree: Tree, select: SelectFn):
         batch, nodes, self.num_actions = tree.children.shape
         device = tree.visits.device
-        self.tree, self.select, self.root_select = tree, select, root_select
+        self.tree, self.select = tree, select
         self.roots = tree.flat(torch.zeros_like(tree.rows))  # long [B]: flat index of every root
         self.edge = torch.zeros(batch * nodes, dtype=torch.long, device=device)  # flat edge: node * A + action
         self.next = torch.zeros(batch * nodes, dtype=torch.long, device=device)  # flat child there or UNVISITED
@@ -251,21 +249,16 @@ class _Choices:
         self.signs = _signs(device)
         self.always = torch.ones(batch, dtype=torch.bool, device=device)
         # the tree's arrays flattened to [B * N, ...] once (a view per use costs as much as a small op)
-        flatten = lambda t: t.view(-1, *t.shape[2:])  # noqa: E731
+        flatten = lambda t: t.view(-1, *t.shape[2:])
         names = ("children", "visits", "value_sum", "raw_value", "to_play", "terminal", "child_visits", "child_value")
         self.flat = {name: flatten(getattr(tree, name)).view(-1) for name in names}
         self.flat_states = {key: flatten(field) for key, field in tree.states.items()}
         self.refresh(self.roots + torch.arange(nodes, device=device)[:, None])
 
     def refresh(self, nodes: torch.Tensor) -> None:
-        """Recompute the choices at `nodes` (long [K, B]: flat indices, column b in game b's tree)."""
+        """Recompute the choices at `nodes` (long [K, B]: flat indices, column b in game b's tree, row 0 its root)."""
         flat = nodes.view(-1)
-        self._store(flat, self.select(self.tree, flat))
-        if self.root_select is not None:  # after the path, which may hold a root more than once
-            self._store(self.roots, self.root_select(self.tree))
-
-    def _store(self, flat: torch.Tensor, action: torch.Tensor) -> None:
-        edge = flat * self.num_actions + action
+        edge = flat * self.num_actions + self.select(self.tree, nodes).view(-1)
         self.edge.index_copy_(0, flat, edge)  # a node listed twice gets the same values twice
         self.next.index_copy_(0, flat, self.target.index_select(0, edge))
 
@@ -326,17 +319,16 @@ def run_simulations(
     evaluator: Evaluator,
     select: SelectFn,
     first_free: torch.Tensor | None = None,
-    root_select: RootSelectFn | None = None,
 ) -> Tree:
-    """Run N - max(first_free) simulations in every game, choosing actions with `select` (at the roots with
-    `root_select` where given). Simulation s writes slot max(first_free) + s of every game (default first_free
-    1: only the root is in use); slots a game leaves between its own first free one and that stay empty."""
+    """Run N - max(first_free) simulations in every game, choosing actions with `select`. Simulation s writes
+    slot max(first_free) + s of every game (default first_free 1: only the root is in use); slots a game leaves
+    between its own first free one and that stay empty."""
     start = 1 if first_free is None else int(first_free.max())
     if start >= tree.num_nodes:
         return tree
     if tree.child_visits is None:
         tree.derive_edge_stats()
-    choices = _Choices(tree, select, root_select)
+    choices = _Choices(tree, select)
     for slot in range(start, tree.num_nodes):
         _simulate(tree, game, evaluator, choices, slot)
     return tree
@@ -467,7 +459,7 @@ def puct_search(
         alpha = game.dirichlet_alpha if dirichlet_alpha is None else dirichlet_alpha
         noise = dirichlet_noise(tree.legal[:, ROOT], alpha, generator)
         tree.prior[:, ROOT] = (1 - dirichlet_fraction) * tree.prior[:, ROOT] + dirichlet_fraction * noise
-    run_simulations(tree, game, evaluator, lambda t, flat: puct_select(t, flat, c_init, c_base), first_free)
+    run_simulations(tree, game, evaluator, lambda t, nodes: puct_select(t, nodes.view(-1), c_init, c_base), first_free)
     visits, _ = child_stats(tree, torch.zeros_like(tree.rows))
     target = visits / visits.sum(dim=-1, keepdim=True).clamp(min=1)
     return SearchOutput(visits.argmax(dim=1), target, visits, tree.root_value(), tree)

@@ -40,7 +40,7 @@ class ConnectFour(BoardGame):
     def __init__(self, device: str | torch.device = "cpu"):
         super().__init__(device)
         rows = self.height + 1  # bits per column on the bitboard
-        tensor = lambda x: torch.tensor(x, dtype=torch.long, device=self.device)  # noqa: E731
+        tensor = lambda x: torch.tensor(x, dtype=torch.long, device=self.device)
         self._column_bits = tensor(rows)
         self._full = tensor(sum(((1 << self.height) - 1) << (rows * c) for c in range(self.width)))  # every cell
         self._shifts, self._double_shifts = tensor(_DIRECTIONS), tensor([2 * d for d in _DIRECTIONS])
