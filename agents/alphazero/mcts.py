@@ -237,13 +237,13 @@ class _Choices:
     lookup per level instead of a selection per level.
     """
 
-    def __init__(self, tree: Tree, select: SelectFn):
+    def __init__(self, tree: Tree, select: SelectFn, used: int):
         batch, nodes, self.num_actions = tree.children.shape
         device = tree.visits.device
         self.tree, self.select = tree, select
         self.roots = tree.flat(torch.zeros_like(tree.rows))  # long [B]: flat index of every root
         self.edge = torch.zeros(batch * nodes, dtype=torch.long, device=device)  # flat edge: node * A + action
-        self.next = torch.zeros(batch * nodes, dtype=torch.long, device=device)  # flat child there or UNVISITED
+        self.next = torch.full((batch * nodes,), UNVISITED, device=device)  # flat child there or UNVISITED
         # long [B * N * A]: the flat node index every edge leads to, UNVISITED where not expanded (as `children`)
         self.target = torch.where(tree.children >= 0, tree.children + self.roots[:, None, None], UNVISITED).view(-1)
         self.signs = _signs(device)
@@ -253,7 +253,7 @@ class _Choices:
         names = ("children", "visits", "value_sum", "raw_value", "to_play", "terminal", "child_visits", "child_value")
         self.flat = {name: flatten(getattr(tree, name)).view(-1) for name in names}
         self.flat_states = {key: flatten(field) for key, field in tree.states.items()}
-        self.refresh(self.roots + torch.arange(nodes, device=device)[:, None])
+        self.refresh(self.roots + torch.arange(used, device=device)[:, None])  # slots from `used` on are empty
 
     def refresh(self, nodes: torch.Tensor) -> None:
         """Recompute the choices at `nodes` (long [K, B]: flat indices, column b in game b's tree, row 0 its root)."""
@@ -328,7 +328,7 @@ def run_simulations(
         return tree
     if tree.child_visits is None:
         tree.derive_edge_stats()
-    choices = _Choices(tree, select)
+    choices = _Choices(tree, select, start)
     for slot in range(start, tree.num_nodes):
         _simulate(tree, game, evaluator, choices, slot)
     return tree
