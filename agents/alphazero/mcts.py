@@ -151,7 +151,8 @@ def _signs(device: torch.device) -> torch.Tensor:
 
 
 def masked_softmax(logits: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
-    """float32 [B, A]: softmax of `logits` (float [B, A]) over the `legal` actions (bool [B, A]), 0 elsewhere and in rows with no legal action.
+    """float32 [B, A]: softmax of `logits` (float [B, A]) over the `legal` actions (bool [B, A]); 0 elsewhere
+    and in rows with no legal action.
 
     Written out because `torch.softmax` over a last dimension this short costs ~8x more on CPUs."""
     masked = torch.where(legal, logits.float(), torch.finfo(torch.float32).min)
