@@ -12,7 +12,11 @@ The last line with --json is one JSON object: sims_per_s[device][batch], baselin
 speedup_cpu_b256 (batched at B=256 on the CPU over the baseline), and null_sims_per_s[search][batch]:
 the search alone with a near-free network (zero logits, zero value), i.e. its own overhead
 (tree bookkeeping, game steps, tensor dispatch), which bounds the rate on a GPU where the network is
-fast; `puct+tactics` adds the one-ply win/loss check (`agents.alphazero.tactics`).
+fast; `puct+tactics` adds the one-ply win/loss check (`agents.alphazero.tactics`). Beside it,
+null_us_per_step[search][batch] is the same figure as microseconds per batched simulation step, and
+null_ops_per_step[search] the number of tensor operations (ATen calls, views included) one simulation
+step dispatches: that count sets the overhead on any device and, unlike a rate, does not move with the
+load of a shared machine. `--null-only` skips the network and the recursive baseline.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import json
 import time
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 import envs.boards
 import nets
@@ -85,6 +90,25 @@ def null_search(batch: int, search: str):
     return run
 
 
+class _OpCounter(TorchDispatchMode):
+    """Counts the ATen operations dispatched inside it."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+def ops_per_step(run, simulations: int) -> float:
+    """Tensor operations one simulation step of a null-network search dispatches (one search, counted)."""
+    with _OpCounter() as counter:
+        run(simulations)
+    return counter.count / simulations
+
+
 def baseline_search():
     """The recursive one-game search on the CPU (float32, plain layout, the usual way); returns seconds."""
     game = envs.boards.make("connect4")
@@ -125,12 +149,17 @@ def main() -> None:
         "--null-searches", nargs="+", default=["puct", "puct+tactics", "gumbel"],
         choices=["puct", "puct+tactics", "gumbel", "gumbel+tactics"], help="searches timed with the null network",
     )  # fmt: skip
+    parser.add_argument(
+        "--null-only", action="store_true", help="time only the null-network searches (no network, no baseline)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     devices = [d for d in args.devices if d == "cpu" or torch.cuda.is_available()]
-    baseline_run = baseline_search()
+    if args.null_only:
+        devices = []
+    baseline_run = None if args.null_only else baseline_search()
     searches = {
         (device, batch): batched_search(device, batch, args.dtype) for device in devices for batch in args.batches
     }
@@ -143,20 +172,28 @@ def main() -> None:
     best: dict[tuple[str, int], float] = dict.fromkeys(searches, 0.0)
     null_best: dict[tuple[str, int], float] = {}
     for _ in range(args.repeats):
-        baseline = max(baseline, args.baseline_simulations / baseline_run(args.baseline_simulations))
+        if baseline_run is not None:
+            baseline = max(baseline, args.baseline_simulations / baseline_run(args.baseline_simulations))
         for (device, batch), run in searches.items():
             best[(device, batch)] = max(best[(device, batch)], batch * args.simulations / run(args.simulations))
         for key, run in nulls.items():
             null_best[key] = max(null_best.get(key, 0.0), key[1] * args.simulations / run(args.simulations))
-    print(f"baseline (recursive, one game, cpu): {baseline:,.0f} sims/s")
+    if baseline_run is not None:
+        print(f"baseline (recursive, one game, cpu): {baseline:,.0f} sims/s")
     rates: dict[str, dict[str, float]] = {device: {} for device in devices}
     for (device, batch), rate in best.items():
         rates[device][str(batch)] = round(rate, 1)
         print(f"batched {device} B={batch:<5} {rate:>12,.0f} sims/s  ({rate / baseline:.1f}x baseline)")
     null_rates: dict[str, dict[str, float]] = {search: {} for search in args.null_searches}
+    null_step_us: dict[str, dict[str, float]] = {search: {} for search in args.null_searches}
     for (search, batch), rate in null_best.items():
         null_rates[search][str(batch)] = round(rate, 1)
-        print(f"null network {search:<14} cpu B={batch:<5} {rate:>12,.0f} sims/s")
+        null_step_us[search][str(batch)] = round(batch / rate * 1e6, 1)
+        print(f"null network {search:<14} cpu B={batch:<5} {rate:>12,.0f} sims/s  {batch / rate * 1e6:8.1f} us/step")
+    null_ops: dict[str, float] = {}
+    for search in args.null_searches:
+        null_ops[search] = round(ops_per_step(nulls[(search, args.null_batches[0])], args.simulations), 1)
+        print(f"null network {search:<14} {null_ops[search]:.1f} tensor ops per simulation step")
     summary = {
         "game": "connect4",
         "network": "PolicyValueNet 5 blocks x 64 channels",
@@ -164,8 +201,10 @@ def main() -> None:
         "dtype": {device: resolve_inference_dtype(args.dtype, torch.device(device)) for device in devices},
         "threads": args.threads,
         "sims_per_s": rates,
-        "baseline_sims_per_s": round(baseline, 1),
+        "baseline_sims_per_s": round(baseline, 1) if baseline_run is not None else None,
         "null_sims_per_s": null_rates,
+        "null_us_per_step": null_step_us,
+        "null_ops_per_step": null_ops,
         "speedup_cpu_b256": round(rates["cpu"]["256"] / baseline, 2) if "256" in rates.get("cpu", {}) else None,
     }
     if args.json:

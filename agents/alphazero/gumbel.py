@@ -17,9 +17,24 @@ import torch
 
 from envs.boards import BoardGame, State
 
-from .mcts import ROOT, Evaluator, SearchOutput, Tree, child_stats, new_tree, node_rows, run_simulations
+from .mcts import (
+    ROOT,
+    Evaluator,
+    SearchOutput,
+    Tree,
+    child_stats,
+    edge_stats,
+    first_argmax,
+    masked_softmax,
+    new_tree,
+    node_rows,
+    run_simulations,
+)
 
 __all__ = ["completed_qvalues", "considered_visit_sequence", "gumbel_search"]
+
+_OUT_OF_RANGE = 1e30
+"""Far beyond any Q-value (they lie in [-1, 1]): moves an illegal action out of a min or max."""
 
 
 @lru_cache(maxsize=64)
@@ -58,35 +73,57 @@ def completed_qvalues(
     Q of the visited actions); Q is rescaled to [0, 1] over the legal actions, then multiplied by
     (maxvisit_init + max visits) * value_scale.
     """
-    flat = tree.flat(node)
-    visits, q = child_stats(tree, node)
+    return _completed_q(tree, tree.flat(node), value_scale, maxvisit_init)
+
+
+def _completed_q(tree: Tree, flat: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
+    """`completed_qvalues` at the flat node indices `flat` (long [M]): float32 [M, A]."""
+    visits, q = edge_stats(tree, flat)
     prior, legal = node_rows(tree.prior, flat), node_rows(tree.legal, flat)
-    raw_value = tree.sign(node) * tree.raw_value.view(-1).index_select(0, flat)
+    return _completed_from(tree, flat, visits, q, prior, legal, value_scale, maxvisit_init)
+
+
+def _completed_from(
+    tree: Tree,
+    flat: torch.Tensor,
+    visits: torch.Tensor,
+    q: torch.Tensor,
+    prior: torch.Tensor,
+    legal: torch.Tensor,
+    value_scale: float,
+    maxvisit_init: float,
+) -> torch.Tensor:
+    """`_completed_q` from the edge statistics, prior and legality (float/bool [M, A]) already read at `flat`."""
+    sign = 1.0 - 2.0 * node_rows(tree.to_play, flat).float()
+    raw_value = sign * tree.raw_value.view(-1).index_select(0, flat)
     visited = visits > 0
     total_visits = visits.sum(dim=-1)
-    visited_prior = torch.where(visited, prior.clamp(min=torch.finfo(prior.dtype).tiny), 0.0)
+    visited_prior = prior.clamp(min=torch.finfo(prior.dtype).tiny) * visited
     weighted_q = (visited_prior * q).sum(dim=-1) / visited_prior.sum(dim=-1).clamp(min=1e-12)
     mixed_value = (raw_value + total_visits * weighted_q) / (total_visits + 1)
     completed = torch.where(visited, q, mixed_value[:, None])
-    low = completed.masked_fill(~legal, math.inf).min(dim=-1, keepdim=True).values
-    high = completed.masked_fill(~legal, -math.inf).max(dim=-1, keepdim=True).values
-    rescaled = (completed - low) / (high - low).clamp(min=1e-8)
-    rescaled = torch.where(legal, rescaled, 0.0)
-    return (maxvisit_init + visits.max(dim=-1, keepdim=True).values) * value_scale * rescaled
+    # min and max over the legal actions: a penalty that keeps illegal ones out (finite, unlike masked_fill's
+    # infinities, which cost several times more on CPUs; rows without a legal action come out 0 either way)
+    penalty = ~legal * _OUT_OF_RANGE
+    low = (completed + penalty).amin(dim=-1, keepdim=True)
+    high = (completed - penalty).amax(dim=-1, keepdim=True)
+    rescaled = (completed - low) / (high - low).clamp(min=1e-8) * legal
+    return (maxvisit_init + visits.amax(dim=-1, keepdim=True)) * value_scale * rescaled
 
 
-def _log_prior(tree: Tree, node: torch.Tensor) -> torch.Tensor:
-    """float32 [B, A]: log prior at `node`, a very low finite number on illegal actions."""
-    flat = tree.flat(node)
-    return torch.log(node_rows(tree.prior, flat).clamp(min=1e-30)).masked_fill(~node_rows(tree.legal, flat), -1e9)
+def _log_prior(prior: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """float32 [M, A]: log of `prior`, a very low finite number on illegal actions."""
+    return torch.log(prior.clamp(min=1e-30)).masked_fill(~legal, -1e9)
 
 
-def _interior_select(tree: Tree, node: torch.Tensor, value_scale: float, maxvisit_init: float) -> torch.Tensor:
-    """long [B]: the action whose visit share lags the improved policy the most (deterministic)."""
-    visits, _ = child_stats(tree, node)
-    improved = torch.softmax(_log_prior(tree, node) + completed_qvalues(tree, node, value_scale, maxvisit_init), -1)
+def _interior_choice(
+    visits: torch.Tensor, log_prior: torch.Tensor, sigma_q: torch.Tensor, legal: torch.Tensor
+) -> torch.Tensor:
+    """long [M]: the action whose visit share lags the improved policy the most (deterministic), from the
+    child visits, log prior, sigma(completed Q) and legality (float/bool [M, A]) of M nodes."""
+    improved = masked_softmax(log_prior + sigma_q, legal)
     scores = improved - visits / (1 + visits.sum(dim=-1, keepdim=True))
-    return scores.masked_fill(~node_rows(tree.legal, tree.flat(node)), -math.inf).argmax(dim=1)
+    return first_argmax(scores, legal)
 
 
 def _score_considered(
@@ -124,7 +161,7 @@ def gumbel_search(
     tree = new_tree(game, evaluator, roots, num_simulations)
     root = torch.zeros_like(tree.rows)
     legal = tree.legal[:, ROOT]
-    logits = _log_prior(tree, root)
+    logits = _log_prior(tree.prior[:, ROOT], legal)
     gumbel = torch.zeros_like(logits)
     if gumbel_scale > 0:
         if generator is None:
@@ -134,13 +171,18 @@ def gumbel_search(
     table = _visit_table(max_considered, num_simulations, logits.device)
     num_considered = legal.sum(dim=-1).clamp(max=max_considered)
 
-    def select(t: Tree, node: torch.Tensor, depth: int) -> torch.Tensor:
-        if depth > 0:
-            return _interior_select(t, node, value_scale, maxvisit_init)
-        visits, _ = child_stats(t, root)
-        done = visits.sum(dim=-1).long().clamp(max=num_simulations - 1)
-        sigma_q = completed_qvalues(t, root, value_scale, maxvisit_init)
-        return _score_considered(table[num_considered, done], gumbel, logits, sigma_q, visits, legal).argmax(dim=1)
+    def select(t: Tree, nodes: torch.Tensor) -> torch.Tensor:
+        # one pass over the statistics of every node, roots included; the roots then follow sequential halving
+        flat, batch = nodes.view(-1), nodes.shape[1]
+        visits, q = edge_stats(t, flat)
+        prior, node_legal = node_rows(t.prior, flat), node_rows(t.legal, flat)
+        sigma_q = _completed_from(t, flat, visits, q, prior, node_legal, value_scale, maxvisit_init)
+        interior = _interior_choice(visits, _log_prior(prior, node_legal), sigma_q, node_legal)
+        root_visits = visits[:batch]
+        done = root_visits.sum(dim=-1).long().clamp(max=num_simulations - 1)
+        at_root = _score_considered(table[num_considered, done], gumbel, logits, sigma_q[:batch], root_visits, legal)
+        # a path repeats its root where a game's descent stopped there: those copies get the root's choice too
+        return torch.where(nodes == nodes[:1], at_root.argmax(dim=1), interior.view_as(nodes)).view(-1)
 
     run_simulations(tree, game, evaluator, select)
     visits, _ = child_stats(tree, root)

@@ -1,11 +1,13 @@
 """Array-based Monte Carlo tree search over a batch of B games at once (AlphaZero PUCT).
 
 The tree is a set of preallocated tensors with one row per game and N = num_simulations + 1
-node slots per row: slot 0 is the root and simulation s writes slot s + 1 (after the nodes
-kept from the previous move when a subtree is reused). Selection, expansion and backup are
-tensor operations over all B games, so every simulation costs one evaluator (network) call
-for the B new leaves, whatever B is. No Python object per node and no recursion: the descent
-is a loop over depth that stops when every game has reached a leaf.
+node slots per row: slot 0 is the root and simulation s writes slot s + 1 in every game (after
+the nodes kept from the previous move when a subtree is reused, in every game after the most
+kept by any). Selection, expansion and backup are tensor operations over all B games, so every
+simulation costs one evaluator (network) call for the B new leaves, whatever B is. No Python
+object per node and no recursion: the descent is a loop over depth that stops when every game
+has reached a leaf, and each level is one lookup, because every node's choice is kept between
+simulations and recomputed only for the nodes a simulation passed through (`_Choices`).
 
 Sign convention: `value_sum` and `raw_value` are stored from player 0's point of view, and
 converted to the view of the player to move at a node when read (`child_stats`). This keeps
@@ -14,6 +16,7 @@ backup a plain addition and stays correct for games where a player may move twic
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +33,10 @@ __all__ = [
     "Tree",
     "child_stats",
     "dirichlet_noise",
+    "edge_stats",
+    "first_argmax",
     "graft_subtrees",
+    "masked_softmax",
     "new_tree",
     "node_rows",
     "puct_search",
@@ -47,8 +53,11 @@ UNVISITED = -1
 Evaluator = Callable[[State], tuple[torch.Tensor, torch.Tensor]]
 """states [B] -> (policy logits float32 [B, A], value float32 [B] in [-1, 1] for the player to move)."""
 
-SelectFn = Callable[["Tree", torch.Tensor, int], torch.Tensor]
-"""(tree, node long [B], depth) -> action long [B] to follow from `node` in every game."""
+SelectFn = Callable[["Tree", torch.Tensor], torch.Tensor]
+"""(tree, nodes long [K, B]: flat node indices (see `Tree.flat`), column b in game b's tree, row 0 its root)
+-> action long [K * B] to follow from each node (row-major). A choice may depend only on the statistics of
+the node and of its children, and on whether it is a root: the search recomputes a node's choice only after
+a simulation through it."""
 
 
 @dataclass
@@ -135,17 +144,31 @@ class SearchOutput:
     tree: Tree
 
 
+@functools.cache
+def _signs(device: torch.device) -> torch.Tensor:
+    """float32 [2]: +1, -1: indexed by the player to move, turns a value of theirs into player 0's view (and back)."""
+    return torch.tensor([1.0, -1.0], device=device)
+
+
+def masked_softmax(logits: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """float32 [B, A]: softmax of `logits` (float [B, A]) over the `legal` actions (bool [B, A]); 0 elsewhere
+    and in rows with no legal action.
+
+    Written out because `torch.softmax` over a last dimension this short costs ~8x more on CPUs."""
+    masked = torch.where(legal, logits.float(), torch.finfo(torch.float32).min)
+    exp = (masked - masked.amax(dim=-1, keepdim=True)).exp()
+    return exp / exp.sum(dim=-1, keepdim=True) * legal  # the sum is >= 1: the largest entry is exp(0)
+
+
 def _evaluate(game: BoardGame, evaluator: Evaluator, states: State):
     """Prior, legality, player-0 value, terminal flag and player to move of B states."""
     logits, value = evaluator(states)
     legal = game.legal_mask(states)
-    masked = logits.float().masked_fill(~legal, torch.finfo(torch.float32).min)
-    prior = torch.softmax(masked, dim=-1) * legal  # rows with no legal move (finished games) become 0
+    prior = masked_softmax(logits, legal)  # rows with no legal move (finished games) become 0
     terminal = game.terminal(states)
     to_play = game.current_player(states)
-    view = 1.0 - 2.0 * to_play.float()
     # Finished games take the exact result, never the network's guess.
-    value0 = torch.where(terminal, game.returns(states)[:, 0], view * value.float())
+    value0 = torch.where(terminal, game.returns(states)[:, 0], _signs(value.device)[to_play] * value.float())
     return prior, legal, value0, terminal, to_play
 
 
@@ -171,7 +194,7 @@ def new_tree(game: BoardGame, evaluator: Evaluator, roots: State, num_simulation
         raw_value=slots(value0, 0.0),
         to_play=slots(to_play, 0),
         terminal=slots(terminal, False),
-        states=roots.map(lambda t: t.unsqueeze(1).repeat(1, nodes, *([1] * (t.dim() - 1))).contiguous()),
+        states=roots.map(lambda t: slots(t, 0)),  # a slot's state is written when it is expanded
         child_visits=torch.zeros(batch, nodes, game.num_actions, device=device),
         child_value=torch.zeros(batch, nodes, game.num_actions, device=device),
     )
@@ -180,91 +203,135 @@ def new_tree(game: BoardGame, evaluator: Evaluator, roots: State, num_simulation
 def child_stats(tree: Tree, node: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Visit counts float32 [B, A] and mean values float32 [B, A] of the children of `node` (long [B]),
     from the view of the player to move at `node`; unvisited children have 0 visits and value 0."""
+    return edge_stats(tree, tree.flat(node))
+
+
+def edge_stats(tree: Tree, flat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`child_stats` of the nodes at flat indices `flat` (long [M], see `Tree.flat`): float32 [M, A] each."""
     if tree.child_visits is not None:
-        flat = tree.flat(node)
         visits = node_rows(tree.child_visits, flat)
         return visits, node_rows(tree.child_value, flat) / visits.clamp(min=1)
-    children = node_rows(tree.children, tree.flat(node))
+    children = node_rows(tree.children, flat)
     visited = (children >= 0).float()
-    slot = (children.clamp(min=0) + tree.flat(torch.zeros_like(node))[:, None]).view(-1)
+    slot = (children.clamp(min=0) + (flat - flat % tree.num_nodes)[:, None]).view(-1)
     visits = tree.visits.view(-1).index_select(0, slot).view_as(visited) * visited
     value_sum = tree.value_sum.view(-1).index_select(0, slot).view_as(visited) * visited
-    q = tree.sign(node)[:, None] * value_sum / visits.clamp(min=1)
-    return visits, q
+    sign = 1.0 - 2.0 * tree.to_play.view(-1).index_select(0, flat).float()
+    return visits, sign[:, None] * value_sum / visits.clamp(min=1)
 
 
 def node_rows(x: torch.Tensor, flat: torch.Tensor) -> torch.Tensor:
-    """x [B, N, ...] at the flat node indices `flat` (long [B]): [B, ...]."""
+    """x [B, N, ...] at the flat node indices `flat` (long [M]): [M, ...]."""
     return x.view(-1, *x.shape[2:]).index_select(0, flat)
 
 
-def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn, slot: torch.Tensor) -> None:
-    """One simulation in every game: descend to a leaf, expand it into `slot` (long [B]), back its value up."""
-    num_actions = tree.children.shape[-1]
-    children, terminal = tree.children.view(-1), tree.terminal.view(-1)
-    node = torch.zeros_like(tree.rows)
-    flat = tree.flat(node)
-    action = node
-    path, on_path = [flat], [torch.ones_like(node, dtype=torch.float32)]
-    edges, edge_parents = [], []  # flat edge indices (node * A + action) of the path, and their parent nodes
-    descending = ~terminal.index_select(0, flat)
-    for depth in range(tree.num_nodes):  # a path can never be longer than the nodes in the tree
-        chosen = select(tree, node, depth)
-        edge = flat * num_actions + chosen
-        child = children.index_select(0, edge)
-        moving = descending & (child >= 0)
-        edges.append(edge)
-        edge_parents.append(flat)
-        action = torch.where(descending, chosen, action)  # the last choice of a descent is the leaf's action
-        node = torch.where(moving, child, node)
-        flat = tree.flat(node)
-        path.append(flat)
-        on_path.append(moving.float())
-        descending = moving & ~terminal.index_select(0, flat)
-        if not bool(descending.any()):
+_ILLEGAL = 1e30
+"""Penalty that ranks an illegal action below every legal one in `first_argmax`."""
+
+
+class _Choices:
+    """The edge a descent follows from every node, kept between simulations.
+
+    A selection rule reads only the statistics of a node and of its children, and a simulation changes
+    only the nodes on its path (and the new leaf), so each node's choice is recomputed once, after a
+    simulation that passed through it, for all the nodes of the path at once; a descent is then one
+    lookup per level instead of a selection per level.
+    """
+
+    def __init__(self, tree: Tree, select: SelectFn, used: int):
+        batch, nodes, self.num_actions = tree.children.shape
+        device = tree.visits.device
+        self.tree, self.select = tree, select
+        self.roots = tree.flat(torch.zeros_like(tree.rows))  # long [B]: flat index of every root
+        self.edge = torch.zeros(batch * nodes, dtype=torch.long, device=device)  # flat edge: node * A + action
+        self.next = torch.full((batch * nodes,), UNVISITED, device=device)  # flat child there or UNVISITED
+        # long [B * N * A]: the flat node index every edge leads to, UNVISITED where not expanded (as `children`)
+        self.target = torch.where(tree.children >= 0, tree.children + self.roots[:, None, None], UNVISITED).view(-1)
+        self.signs = _signs(device)
+        self.always = torch.ones(batch, dtype=torch.bool, device=device)
+        # the tree's arrays flattened to [B * N, ...] once (a view per use costs as much as a small op)
+        flatten = lambda t: t.view(-1, *t.shape[2:])
+        names = ("children", "visits", "value_sum", "raw_value", "to_play", "terminal", "child_visits", "child_value")
+        self.flat = {name: flatten(getattr(tree, name)).view(-1) for name in names}
+        self.flat_states = {key: flatten(field) for key, field in tree.states.items()}
+        self.refresh(self.roots + torch.arange(used, device=device)[:, None])  # slots from `used` on are empty
+
+    def refresh(self, nodes: torch.Tensor) -> None:
+        """Recompute the choices at `nodes` (long [K, B]: flat indices, column b in game b's tree, row 0 its root)."""
+        flat = nodes.view(-1)
+        edge = flat * self.num_actions + self.select(self.tree, nodes).view(-1)
+        self.edge.index_copy_(0, flat, edge)  # a node listed twice gets the same values twice
+        self.next.index_copy_(0, flat, self.target.index_select(0, edge))
+
+
+def _simulate(tree: Tree, game: BoardGame, evaluator: Evaluator, choices: _Choices, slot: int) -> None:
+    """One simulation in every game: descend to a leaf, expand it into `slot`, back its value up."""
+    flat, root = choices.flat, choices.roots
+    node, path = root, [root]
+    for _ in range(tree.num_nodes):  # a path can never be longer than the nodes in the tree
+        # A child's slot is above its parent's and UNVISITED is negative: the max steps down where it can.
+        deeper = torch.maximum(choices.next.index_select(0, node), node)
+        if torch.equal(deeper, node):
             break
-    # Games whose descent ended on a finished position expand nothing; `node` is that position
-    # and stepping it (any action) leaves it unchanged, so all B games share one code path.
-    # Elsewhere `node` is the parent of the new leaf.
-    expands = ~terminal.index_select(0, flat)
-    leaf_states = game.step(tree.states.map(lambda t: node_rows(t, flat)), action, validate=False)
+        node = deeper
+        path.append(node)
+    # `node` is now the parent of the new leaf, or a finished position, which expands nothing: stepping it
+    # (any action) leaves it unchanged, so all B games share one code path, writing `slot` as scratch there.
+    expands = ~flat["terminal"].index_select(0, node)
+    new = root + slot
+    edge = choices.edge.index_select(0, node)
+    action = edge % choices.num_actions
+    parents = State(**{key: field.index_select(0, node) for key, field in choices.flat_states.items()})
+    leaf_states = game.step(parents, action, validate=False)
     prior, legal, value0, is_terminal, to_play = _evaluate(game, evaluator, leaf_states)
 
-    new = tree.flat(slot)
     for field, values in (
         (tree.prior, prior), (tree.legal, legal), (tree.raw_value, value0), (tree.terminal, is_terminal),
-        (tree.to_play, to_play), (tree.parent, node), (tree.action, action),
+        (tree.to_play, to_play), (tree.parent, node - root), (tree.action, action),
     ):  # fmt: skip
-        field.view(-1, *field.shape[2:]).index_copy_(0, new, values)
+        field[:, slot] = values  # one slot in every game: a strided copy, no index
     for key, field in tree.states.items():
-        field.view(-1, *field.shape[2:]).index_copy_(0, new, getattr(leaf_states, key))
-    edge = flat * num_actions + action
-    children.index_copy_(0, edge, torch.where(expands, slot, children.index_select(0, edge)))
+        field[:, slot] = getattr(leaf_states, key)
+    # A finished position has no children, so the UNVISITED written there changes nothing.
+    flat["children"].index_copy_(0, edge, torch.where(expands, slot, UNVISITED))
+    choices.target.index_copy_(0, edge, torch.where(expands, new, UNVISITED))
 
-    value0 = torch.where(expands, value0, tree.raw_value.view(-1).index_select(0, flat))
-    path.append(new)
-    on_path.append(expands.float())
+    value0 = torch.where(expands, value0, flat["raw_value"].index_select(0, node))
+    nodes = torch.stack(path + [new])  # long [L + 2, B]: the path from the root, then the new leaf
+    # 1 on the root, on each node a descent moved to and on the new leaf where one was expanded; 0 on the
+    # repeats of a node where a game's descent had already stopped
+    weight = torch.cat([choices.always[None], nodes[1:-1] != nodes[:-2], expands[None]]).float()
+    weighted = weight * value0
     # One accumulation per statistic over the whole path: a node appears at most once on a path.
-    path_t, weight = torch.cat(path), torch.cat(on_path)
-    values = value0.repeat(len(path))
-    tree.visits.view(-1).index_add_(0, path_t, weight)
-    tree.value_sum.view(-1).index_add_(0, path_t, weight * values)
-    if tree.child_visits is not None:  # edge d leads to path node d + 1 (the last one to the new leaf)
-        edge_t, parent_t = torch.cat(edges + [edge]), torch.cat(edge_parents + [flat])
-        edge_weight = torch.cat(on_path[1:-1] + [expands.float()])
-        sign = 1.0 - 2.0 * tree.to_play.view(-1).index_select(0, parent_t).float()
-        tree.child_visits.view(-1).index_add_(0, edge_t, edge_weight)
-        tree.child_value.view(-1).index_add_(0, edge_t, edge_weight * sign * values[: edge_t.shape[0]])
+    flat["visits"].index_add_(0, nodes.view(-1), weight.view(-1))
+    flat["value_sum"].index_add_(0, nodes.view(-1), weighted.view(-1))
+    # edge d leads from path node d to path node d + 1 (the last one to the new leaf), seen by the player at d
+    parents = nodes[:-1].view(-1)
+    edges = choices.edge.index_select(0, parents)
+    sign = choices.signs.index_select(0, flat["to_play"].index_select(0, parents))
+    flat["child_visits"].index_add_(0, edges, weight[1:].view(-1))
+    flat["child_value"].index_add_(0, edges, weighted[1:].view(-1) * sign)
+    choices.refresh(nodes)
 
 
 def run_simulations(
-    tree: Tree, game: BoardGame, evaluator: Evaluator, select: SelectFn, first_free: torch.Tensor | None = None
+    tree: Tree,
+    game: BoardGame,
+    evaluator: Evaluator,
+    select: SelectFn,
+    first_free: torch.Tensor | None = None,
 ) -> Tree:
-    """Run N - max(first_free) simulations in every game, choosing actions with `select`. Game i writes
-    its new nodes from slot `first_free[i]` on (default 1: only the root is in use)."""
-    start = torch.ones_like(tree.rows) if first_free is None else first_free
-    for step in range(tree.num_nodes - int(start.max())):
-        _simulate(tree, game, evaluator, select, start + step)
+    """Run N - max(first_free) simulations in every game, choosing actions with `select`. Simulation s writes
+    slot max(first_free) + s of every game (default first_free 1: only the root is in use); slots a game leaves
+    between its own first free one and that stay empty."""
+    start = 1 if first_free is None else int(first_free.max())
+    if start >= tree.num_nodes:
+        return tree
+    if tree.child_visits is None:
+        tree.derive_edge_stats()
+    choices = _Choices(tree, select, start)
+    for slot in range(start, tree.num_nodes):
+        _simulate(tree, game, evaluator, choices, slot)
     return tree
 
 
@@ -321,20 +388,28 @@ def graft_subtrees(tree: Tree, old: Tree, member: torch.Tensor) -> torch.Tensor:
     return kept.clamp(min=1)
 
 
-def puct_select(tree: Tree, node: torch.Tensor, c_init: float = 1.25, c_base: float = 19652.0) -> torch.Tensor:
-    """long [B]: argmax of Q + U at `node` (long [B]) with AlphaZero's growing exploration constant.
+def puct_select(tree: Tree, flat: torch.Tensor, c_init: float = 1.25, c_base: float = 19652.0) -> torch.Tensor:
+    """long [M]: argmax of Q + U at the nodes `flat` (long [M], see `Tree.flat`) with AlphaZero's growing
+    exploration constant.
 
     U = c(s) * P(s, a) * sqrt(N(s)) / (1 + N(s, a)),  c(s) = c_init + log((N(s) + c_base + 1) / c_base).
     Unvisited children get Q = 0, the value of a draw (AlphaZero's pseudocode uses the worst value,
     which starves exploration at small simulation counts). Ties go to the lowest action index.
     """
-    flat = tree.flat(node)
-    visits, q = child_stats(tree, node)
+    visits, q = edge_stats(tree, flat)
     parent_visits = tree.visits.view(-1).index_select(0, flat)[:, None]
     c = c_init + torch.log1p((parent_visits + 1.0) / c_base)
     u = (c * parent_visits.sqrt()) * node_rows(tree.prior, flat) / (1.0 + visits)
-    scores = (q + u).masked_fill(~node_rows(tree.legal, flat), -math.inf)
-    return scores.argmax(dim=1)
+    return first_argmax(q + u, node_rows(tree.legal, flat))
+
+
+def first_argmax(scores: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:
+    """long [M]: the legal action with the highest score in every row (float32 [M, A], finite), the lowest
+    index on ties; action 0 in rows with no legal action.
+
+    A subtracted penalty and `max(dim).indices` (the first maximum, as `argmax`) measured about 4x cheaper
+    on CPUs than `masked_fill(-inf).argmax` over rows this short; legal scores are unchanged by the penalty."""
+    return (scores - ~legal * _ILLEGAL).max(dim=1).indices
 
 
 def dirichlet_noise(legal: torch.Tensor, alpha: float, generator: torch.Generator) -> torch.Tensor:
@@ -385,7 +460,7 @@ def puct_search(
         alpha = game.dirichlet_alpha if dirichlet_alpha is None else dirichlet_alpha
         noise = dirichlet_noise(tree.legal[:, ROOT], alpha, generator)
         tree.prior[:, ROOT] = (1 - dirichlet_fraction) * tree.prior[:, ROOT] + dirichlet_fraction * noise
-    run_simulations(tree, game, evaluator, lambda t, node, depth: puct_select(t, node, c_init, c_base), first_free)
+    run_simulations(tree, game, evaluator, lambda t, nodes: puct_select(t, nodes.view(-1), c_init, c_base), first_free)
     visits, _ = child_stats(tree, torch.zeros_like(tree.rows))
     target = visits / visits.sum(dim=-1, keepdim=True).clamp(min=1)
     return SearchOutput(visits.argmax(dim=1), target, visits, tree.root_value(), tree)

@@ -9,10 +9,13 @@ deterministic interior selection starved such replies).
 
 "Block" means occupying the threatened cell, which holds in placement games (a move only adds
 a stone): tic-tac-toe, Connect Four, Gomoku, Hex. Connect Four has a bitboard fast path (about
-30 tensor ops on [B] for both players); the other games step every legal move once.
+25 tensor ops on [B], for both players and the four line directions at once); the other games
+step every legal move once.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 
@@ -29,31 +32,38 @@ _H1 = 7  # Connect Four bitboard: 7 bits per column (6 rows and a spare), bit 7 
 _BOTTOM = sum(1 << (c * _H1) for c in range(7))
 _BOARD = _BOTTOM * ((1 << 6) - 1)
 _COLUMNS = [((1 << 6) - 1) << (c * _H1) for c in range(7)]
+_LINES = (1, _H1, _H1 - 1, _H1 + 1)  # bitboard steps up a column, along a row and along both diagonals
 
 
-def _connect4_winning_cells(me: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """long [...]: empty cells that would complete four for the stones `me` (long [...]); `mask` holds all stones.
+@functools.cache
+def _connect4_tables(device: torch.device) -> dict[str, torch.Tensor]:
+    tensor = functools.partial(torch.tensor, dtype=torch.long, device=device)
+    steps = tensor(_LINES)
+    return {
+        "steps": steps, "steps2": 2 * steps, "steps3": 3 * steps, "bottom": tensor(_BOTTOM), "board": tensor(_BOARD),
+        "columns": tensor(_COLUMNS), "order": tensor([[0, 1], [1, 0]]),  # by player to move: mover first
+    }  # fmt: skip
 
-    Shifts past bit 63 wrap or drop bits that the final mask with the board removes."""
-    r = (me << 1) & (me << 2) & (me << 3)  # vertical: three stacked stones, the cell above
-    for shift in (_H1, _H1 - 1, _H1 + 1):  # horizontal and both diagonals
-        p = (me << shift) & (me << 2 * shift)
-        r |= p & ((me << 3 * shift) | (me >> shift))
-        p = (me >> shift) & (me >> 2 * shift)
-        r |= p & ((me << shift) | (me >> 3 * shift))
-    return r & (_BOARD ^ mask)
+
+def _connect4_winning_cells(me: torch.Tensor, steps: dict[str, torch.Tensor]) -> torch.Tensor:
+    """long [..., 4]: per line direction, the cells that would complete four for the stones `me` (long [..., 1]):
+    three stones in a row beside the cell, or two on one side and one on the other. Not masked to empty cells;
+    a cell above three stacked stones is the only vertical case (nothing lies above an empty cell).
+
+    Shifts past bit 63 wrap or drop bits that the final mask with the playable cells removes."""
+    up1, up2, up3 = me << steps["steps"], me << steps["steps2"], me << steps["steps3"]
+    down1, down2, down3 = me >> steps["steps"], me >> steps["steps2"], me >> steps["steps3"]
+    return (up1 & up2 & (up3 | down1)) | (down1 & down2 & (up1 | down3))
 
 
 def _connect4(state: State) -> tuple[torch.Tensor, torch.Tensor]:
-    bits = state.bits  # long [B, 2]: each player's stones
-    mask = bits[:, 0] | bits[:, 1]
-    playable = (mask + _BOTTOM) & _BOARD
-    cells = _connect4_winning_cells(bits, mask[:, None]) & playable[:, None]  # [B, 2]
-    mover = state.to_play[:, None]
-    mine = cells.gather(1, mover)
-    theirs = cells.gather(1, 1 - mover)
-    columns = torch.tensor(_COLUMNS, device=bits.device)
-    return (mine & columns) != 0, (theirs & columns) != 0
+    tables = _connect4_tables(state.bits.device)
+    mask = state.bits.sum(dim=1)  # long [B]: every stone (the players' stones are disjoint)
+    playable = (mask + tables["bottom"]) & tables["board"]  # the lowest empty cell of every column that has one
+    bits = state.bits.gather(1, tables["order"].index_select(0, state.to_play))  # [B, 2]: mover, then opponent
+    cells = _connect4_winning_cells(bits[:, :, None], tables) & playable[:, None, None]  # [B, 2, 4]
+    columns = ((cells[:, :, :, None] & tables["columns"]) != 0).any(dim=2)  # bool [B, 2, 7]
+    return columns[:, 0], columns[:, 1]
 
 
 def _by_stepping(game: BoardGame, state: State, player: torch.Tensor, legal: torch.Tensor) -> torch.Tensor:

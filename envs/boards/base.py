@@ -139,6 +139,8 @@ class BoardGame(abc.ABC):
 
     def __init__(self, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
+        # returns of each player indexed by winner + 1: no winner, player 0, player 1
+        self._results = torch.tensor([[0.0, 0.0], [1.0, -1.0], [-1.0, 1.0]], device=self.device)
         self._perms = {t: self._action_permutation(t) for t in SYMMETRY_GROUPS[self.symmetry_group]}
 
     # ----------------------------------------------------------------- game-specific
@@ -187,9 +189,7 @@ class BoardGame(abc.ABC):
 
     def returns(self, state: State) -> torch.Tensor:
         """float32 [B, 2]: +1 win, -1 loss, 0 draw or unfinished, for players 0 and 1."""
-        winner = state.winner
-        r0 = torch.where(winner == 0, 1.0, torch.where(winner == 1, -1.0, 0.0))
-        return torch.stack([r0, -r0], dim=1).float()
+        return self._results.index_select(0, state.winner.long() + 1)  # one lookup: search calls this per step
 
     def step(self, state: State, actions: torch.Tensor, validate: bool = True) -> State:
         """Play one move in every game. `actions`: long [B]; NO_ACTION leaves a finished game as it is.
@@ -207,8 +207,7 @@ class BoardGame(abc.ABC):
         active = ~state.done
         if validate:
             self._check(state, actions, active)
-        safe = torch.where(active, actions, self._any_action(state))
-        return State.where(active, self._apply(state, safe), state)
+        return self._play(state, actions, active)
 
     def observation(self, state: State) -> torch.Tensor:
         """float32 [B, 3, H, W] from the view of the player to move: own stones, opponent stones,
@@ -292,6 +291,13 @@ class BoardGame(abc.ABC):
         return False
 
     # ---------------------------------------------------------------------- helpers
+    def _play(self, state: State, actions: torch.Tensor, active: torch.Tensor) -> State:
+        """`_apply` in the games where `active` (bool [B]), whose `actions` are legal; the other games come back
+        unchanged, whatever their action. Games that can leave a game unchanged for less than a blend of every
+        field (a move that adds nothing) override this: search steps B games at once many times per move."""
+        safe = torch.where(active, actions, self._any_action(state))
+        return State.where(active, self._apply(state, safe), state)
+
     def _any_action(self, state: State) -> torch.Tensor:
         """Some action for finished games (their result is discarded by `step`)."""
         return torch.zeros(state.batch_size, dtype=torch.long, device=self.device)
