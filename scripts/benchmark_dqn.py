@@ -272,7 +272,10 @@ def register_cells(out: Path, cells: list[Cell]) -> list[Cell]:
     )
     known.update({c.preset + c.env_id + str(c.seed): vars(c) for c in cells})
     out.mkdir(parents=True, exist_ok=True)
-    index.write_text(json.dumps(list(known.values()), indent=1) + "\n")
+    # temp file + rename: a runner started beside another (one seed each) never reads a half-written index
+    partial = index.with_name(f"{index.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(list(known.values()), indent=1) + "\n")
+    partial.replace(index)
     return [Cell(**c) for c in known.values()]
 
 
