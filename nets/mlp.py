@@ -11,7 +11,7 @@ from torch import nn
 
 from nets.registry import NetsError, register
 
-__all__ = ["ACTIVATIONS", "MLP", "NORMS", "init_linear", "make_activation", "variance_gain"]
+__all__ = ["ACTIVATIONS", "INITS", "MLP", "NORMS", "init_linear", "make_activation", "variance_gain"]
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid,
@@ -24,6 +24,9 @@ ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "prelu": nn.PReLU,
 }
 NORMS = (None, "batch", "layer")
+# "variance": init_linear's variance-preserving normal weights, zero biases; "torch": nn.Linear's own default
+# (uniform weights and biases of bound 1/sqrt(fan_in), Kaiming-uniform with a=sqrt(5)), what SB3's DQN uses.
+INITS = ("variance", "torch")
 
 
 def make_activation(name: str) -> nn.Module:
@@ -74,6 +77,9 @@ class MLP(nn.Module):
     :param activation: one of ``ACTIVATIONS``.
     :param dropout: drop probability after each hidden activation.
     :param norm: None, "batch" (BatchNorm1d) or "layer" (LayerNorm), before each hidden activation.
+    :param init: ``"variance"`` (:func:`init_linear`: normal weights that keep activations at unit variance,
+        zero biases) or ``"torch"`` (``nn.Linear``'s default: uniform weights and biases, both of bound
+        ``1/sqrt(fan_in)``; smaller weights, and biases that spread the first layer's ReLU kinks away from 0).
     """
 
     def __init__(
@@ -84,10 +90,13 @@ class MLP(nn.Module):
         activation: str = "relu",
         dropout: float = 0.0,
         norm: str | None = None,
+        init: str = "variance",
     ) -> None:
         super().__init__()
         if norm not in NORMS:
             raise NetsError(f"unknown norm {norm!r}; choices: {list(NORMS)}")
+        if init not in INITS:
+            raise NetsError(f"unknown init {init!r}; choices: {list(INITS)}")
         if not 0.0 <= dropout < 1.0:
             raise NetsError(f"dropout must be in [0, 1), got {dropout}")
         make_activation(activation)  # validates the name before any layer is built
@@ -96,7 +105,8 @@ class MLP(nn.Module):
         width = in_features
         for index, size in enumerate(hidden):
             linear = nn.Linear(width, size)
-            init_linear(linear, activation if index > 0 else None)
+            if init == "variance":
+                init_linear(linear, activation if index > 0 else None)
             layers.append(linear)
             if norm == "batch":
                 layers.append(nn.BatchNorm1d(size))
@@ -108,7 +118,8 @@ class MLP(nn.Module):
             width = size
         if out_features is not None:
             output = nn.Linear(width, out_features)
-            init_linear(output, activation if hidden else None)
+            if init == "variance":
+                init_linear(output, activation if hidden else None)
             layers.append(output)
             width = out_features
         self.out_features = width

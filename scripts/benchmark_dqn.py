@@ -15,8 +15,15 @@ Outputs under ``--out`` (default ``docs/benchmarks/dqn``, small enough to commit
 - ``curves/<preset>__<env>__seed<k>.csv``: ``frames,return_ma100`` (the moving average of the last 100
   episode returns, ``rollout/return``, at each logged step; frames = env steps, x4 on ALE ids);
 - ``<env>.png``: mean over seeds and a band of +-1 std, one line per preset, the yardstick dashed;
-- ``results.md``: final score per preset x env (mean +- std over seeds), seeds done, frames, the
-  published yardstick beside it.
+- ``evals/<preset>__<env>__seed<k>.json``: the greedy evaluation of a finished cell's final network
+  (``--eval-episodes`` whole episodes, epsilon 0, noisy layers at their means);
+- ``results.md``: per preset x env the training moving average at the end and the greedy evaluation
+  (mean +- std over seeds), seeds done, frames, the published yardstick beside them.
+
+Two figures, because they measure different things: the moving average of training episodes is taken with
+exploration on and, at the end of a short run, still averages in episodes from before the agent learnt (100
+CartPole episodes of 500 steps are the whole 50k-step budget), while the published rl-zoo scores (the
+yardsticks of classic control) are deterministic evaluations of the final agent.
 
 With ``--json`` the last line of output is one JSON object: every cell's status, steps, final score
 and wall time, and whether the time budget stopped the run.
@@ -48,6 +55,7 @@ from rlkit.metrics import read_metrics
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PRESETS = ["zoo-cartpole", "zoo-acrobot", "zoo-mountaincar", "zoo-lunarlander"]
 DONE_FILE = "benchmark_cell.json"  # written into a run directory once its cell reached its budget
+EVAL_SEED = 10**6  # + the cell's seed: evaluation episodes never replay a training seed's starts
 MAX_CURVE_POINTS = 500
 
 # Published yardsticks: (value, what it is). Classic control: the rl-zoo targets of issue 10;
@@ -158,6 +166,39 @@ def run_cell(cell: Cell, runs_dir: Path, overrides: dict[str, Any], deadline: fl
     return {"status": status, "steps": steps, "resumed_from": start, "wall_s": time.perf_counter() - t0}
 
 
+def evaluate_cell(cell: Cell, runs_dir: Path, out: Path, episodes: int) -> dict[str, Any]:
+    """Greedy evaluation of a finished cell's final checkpoint, written to ``out/evals/<slug>.json``.
+
+    Greedy as rl-zoo's deterministic evaluation: epsilon 0 (``eval_epsilon`` overridden), noisy layers at
+    their mean weights; ``episodes`` whole episodes from seeds ``EVAL_SEED + cell.seed`` on.
+    """
+    model = DQN.load(run_dir_of(runs_dir, cell), eval_epsilon=0.0)
+    scores = model.evaluate(episodes, seed=EVAL_SEED + cell.seed)
+    record = {
+        "steps": model.num_done,
+        "episodes": scores["episodes"],
+        "epsilon": 0.0,
+        **{key: scores[key] for key in ("mean", "std", "min", "max")},
+    }
+    path = eval_path(out, cell)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+def eval_path(out: Path, cell: Cell) -> Path:
+    return out / "evals" / f"{cell.slug}.json"
+
+
+def read_eval(out: Path, cell: Cell) -> dict[str, Any] | None:
+    """A cell's greedy evaluation, if one was made of its whole budget."""
+    path = eval_path(out, cell)
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    return record if record["steps"] >= cell.steps else None
+
+
 # ---------------------------------------------------------------------------------------------- results
 def read_curve(run_dir: Path, env_id: str) -> np.ndarray:
     """``float64 [T, 2]``: (frames, moving average of the last 100 returns) at each logged step."""
@@ -231,7 +272,10 @@ def register_cells(out: Path, cells: list[Cell]) -> list[Cell]:
     )
     known.update({c.preset + c.env_id + str(c.seed): vars(c) for c in cells})
     out.mkdir(parents=True, exist_ok=True)
-    index.write_text(json.dumps(list(known.values()), indent=1) + "\n")
+    # temp file + rename: a runner started beside another (one seed each) never reads a half-written index
+    partial = index.with_name(f"{index.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(list(known.values()), indent=1) + "\n")
+    partial.replace(index)
     return [Cell(**c) for c in known.values()]
 
 
@@ -264,39 +308,57 @@ def write_results(out: Path, cells: list[Cell], runs_dir: Path, where: str = "")
         done = len(curve) > 0 and curve[-1, 0] >= cell.steps * frames_per_step(cell.env_id)
         if len(curve):
             by_env.setdefault(cell.env_id, {}).setdefault(cell.preset, []).append(curve)
-        groups.setdefault((cell.env_id, cell.preset), []).append((cell, curve, done))
+        groups.setdefault((cell.env_id, cell.preset), []).append((cell, curve, done, read_eval(out, cell)))
     for env_id, curves in by_env.items():
         plot_env(out / f"{env_slug(env_id)}.png", env_id, curves)
     rows = []
     for (env_id, preset), entries in sorted(groups.items()):
-        finals = [c[-1, 1] for _, c, _ in entries if len(c)]
-        frames = [int(c[-1, 0]) for _, c, _ in entries if len(c)]
+        finals = [c[-1, 1] for _, c, _, _ in entries if len(c)]
+        frames = [int(c[-1, 0]) for _, c, _, _ in entries if len(c)]
+        evals = [e["mean"] for _, _, _, e in entries if e is not None]
         rows.append({
             "env": env_id,
             "preset": preset,
             "mean": float(np.mean(finals)) if finals else math.nan,
             "std": float(np.std(finals)) if finals else math.nan,
-            "seeds_done": int(sum(done for _, _, done in entries)),
+            "eval_mean": float(np.mean(evals)) if evals else math.nan,
+            "eval_std": float(np.std(evals)) if evals else math.nan,
+            "eval_seeds": len(evals),
+            "eval_episodes": min((e["episodes"] for _, _, _, e in entries if e is not None), default=0),
+            "seeds_done": int(sum(done for _, _, done, _ in entries)),
             "seeds_run": len(finals),
             "seeds": len(entries),
             "frames": min(frames) if frames else 0,
             "target_frames": entries[0][0].steps * frames_per_step(env_id),
             "yardstick": YARDSTICKS.get(env_id, (math.nan, "-"))[1],
         })  # fmt: skip
+    header = (
+        "| env | preset | training MA100 at the end (mean ± std over seeds run) "
+        "| greedy evaluation of the final network (mean ± std over seeds) "
+        "| seeds done | frames (min over seeds run) | published yardstick |"
+    )
     lines = [
-        "| env | preset | final score (mean ± std over seeds run) | seeds done | frames (min over seeds run) | published yardstick |",
-        "|---|---|---|---|---|---|",
+        header,
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         frames = f"{r['frames']:,}" + ("" if r["frames"] >= r["target_frames"] else f" of {r['target_frames']:,}")
+        greedy = (
+            f"{r['eval_mean']:.1f} ± {r['eval_std']:.1f} (n={r['eval_seeds']}, {r['eval_episodes']} episodes each)"
+            if r["eval_seeds"]
+            else "-"
+        )
         lines.append(
-            f"| {r['env']} | {r['preset']} | {r['mean']:.1f} ± {r['std']:.1f} (n={r['seeds_run']}) "
+            f"| {r['env']} | {r['preset']} | {r['mean']:.1f} ± {r['std']:.1f} (n={r['seeds_run']}) | {greedy} "
             f"| {r['seeds_done']} of {r['seeds']} "
             f"| {frames} | {r['yardstick']} |"
         )
     note = (
-        "\nFinal score: `rollout/return` (moving average of the last 100 training episodes, exploration on) at the "
-        "last logged step of each seed. Frames: env steps (MinAtar and classic control have no frame skip).\n"
+        "\nTraining MA100: `rollout/return` (moving average of the last 100 training episodes, exploration on) at "
+        "the last logged step of each seed; at the end of a short run it still averages in episodes from before the "
+        "agent learnt. Greedy evaluation: the final network of each finished seed, epsilon 0, whole episodes; the "
+        "protocol of rl-zoo's published scores (deterministic evaluation of the final agent). "
+        "Frames: env steps (MinAtar and classic control have no frame skip).\n"
         + (f"Machine: {where}.\n" if where else "")
     )
     out.mkdir(parents=True, exist_ok=True)
@@ -339,6 +401,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="train nothing: rewrite the CSVs, PNGs and table of every cell so far",
     )
+    parser.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=30,
+        help="greedy evaluation episodes of each finished cell's final network (0: none)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print the summary as one JSON object on the last line")
     args = parser.parse_args(argv)
@@ -369,8 +437,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stopped |= result["status"] == "stopped"
         curve = read_curve(run_dir_of(runs_dir, cell), cell.env_id)
         final = float(curve[-1, 1]) if len(curve) else None
-        results.append({**vars(cell), **result, "final_return_ma100": final})
-        bar.write(f"{cell.slug}: {result['status']} at {result['steps']} steps, final {final}")
+        greedy = None
+        if result["status"] != "stopped" and args.eval_episodes > 0:
+            greedy = read_eval(out, cell) or evaluate_cell(cell, runs_dir, out, args.eval_episodes)
+        results.append({**vars(cell), **result, "final_return_ma100": final, "greedy_eval": greedy})
+        evaluated = f", greedy evaluation {greedy['mean']:.1f}" if greedy else ""
+        bar.write(f"{cell.slug}: {result['status']} at {result['steps']} steps, final MA100 {final}{evaluated}")
         write_results(out, all_cells, runs_dir, args.machine)
     bar.close()
     table = write_results(out, all_cells, runs_dir, args.machine)

@@ -28,7 +28,8 @@ TOY = [
 def _args(tmp_path: Path, *extra: str) -> list[str]:
     return [
         "--presets", "zoo-cartpole", "--seeds", "0", "1", "--steps", str(STEPS), "--no-progress", "--json",
-        "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--set", *TOY, *extra,
+        "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--eval-episodes", "2",
+        "--set", *TOY, *extra,
     ]  # fmt: skip
 
 
@@ -47,11 +48,18 @@ def test_runner_writes_curves_plot_table_and_skips_finished(tmp_path, capsys):
     assert "| CartPole-v1 | zoo-cartpole |" in table and "| 2 of 2 |" in table and "500 (rl-zoo target)" in table
     (row,) = summary["table"]
     assert row["seeds_done"] == 2 and row["frames"] >= STEPS and math.isfinite(row["mean"])
+    # The greedy evaluation of each final network beside the training moving average (rl-zoo's protocol).
+    for cell in summary["cells"]:
+        record = json.loads((out / "evals" / f"zoo-cartpole__CartPole-v1__seed{cell['seed']}.json").read_text())
+        assert record == cell["greedy_eval"] and record["episodes"] == 2 and record["epsilon"] == 0.0
+        assert record["steps"] >= STEPS and record["min"] <= record["mean"] <= record["max"]
+    assert row["eval_seeds"] == 2 and math.isfinite(row["eval_mean"]) and "2 episodes each" in table
 
     assert "Machine: " in table
 
     again = bench.main(_args(tmp_path))
     assert [c["status"] for c in again["cells"]] == ["skipped", "skipped"]
+    assert [c["greedy_eval"] for c in again["cells"]] == [c["greedy_eval"] for c in summary["cells"]]
     report = bench.main(["--report-only", "--runs-dir", str(tmp_path / "runs"), "--out", str(out), "--no-progress"])
     assert report["cells"] == [] and report["table"] == again["table"]
 

@@ -61,6 +61,12 @@ class DQNConfig:
     )
     # param() gives list defaults a default_factory, which ruff cannot see
     mlp_hidden: list[int] = param([128, 128], "hidden widths of the mlp torso")  # noqa: RUF009
+    mlp_init: str = param(
+        "variance",
+        "initialisation of the torso's fully connected layers: variance (variance-preserving normal weights, zero "
+        "biases) or torch (nn.Linear's default uniform weights and biases, as SB3 and MinAtar's code use)",
+        choices=["variance", "torch"],
+    )
     lstm_hidden: int = param(128, "hidden size of the lstm torso (DRQN)")
     head_hidden: int = param(512, "hidden width inside the Q head (0 = linear head)")
     dueling: bool = param(False, "dueling head: Q = V + A - mean(A) (Wang et al. 2016)")

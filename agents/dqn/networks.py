@@ -99,13 +99,13 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
         "sigma0": cfg.noisy_sigma0,
     }
     if torso_kind == "lstm":
-        encoder = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None)
+        encoder = nets.MLP(obs_shape[0], hidden=list(cfg.mlp_hidden), out_features=None, init=cfg.mlp_init)
         core = nets.RecurrentNet(encoder.out_features, cfg.lstm_hidden, cell="lstm", many_to_many=True)
         return RecurrentQNetwork(encoder, core, nets.QHead(cfg.lstm_hidden, **head_args))
     if cfg.pretrained_torso:
         torso = pretrained_torso(cfg.pretrained_torso, obs_shape)
     elif torso_kind == "small_cnn":
-        torso = SmallConvTorso(obs_shape, hidden=cfg.mlp_hidden)
+        torso = SmallConvTorso(obs_shape, hidden=cfg.mlp_hidden, init=cfg.mlp_init)
     elif torso_kind == "nature_cnn":
         torso = nets.NatureCNN(in_channels=obs_shape[0], out_features=512)
         if cfg.head_hidden > 0:
@@ -113,7 +113,9 @@ def build_q_network(cfg: DQNConfig, obs_shape: tuple[int, ...], num_actions: int
             # 2018 make both layers noisy), so the torso stops after the convolutions.
             torso.linear = nn.Identity()
     else:
-        torso = nn.Sequential(FlattenObs(), nets.MLP(math.prod(obs_shape), hidden=list(cfg.mlp_hidden)))
+        torso = nn.Sequential(
+            FlattenObs(), nets.MLP(math.prod(obs_shape), hidden=list(cfg.mlp_hidden), init=cfg.mlp_init)
+        )
     features = _feature_size(torso, obs_shape)
     return QNetwork(torso, nets.QHead(features, **head_args), cfg.num_atoms, cfg.v_min, cfg.v_max)
 
@@ -160,12 +162,14 @@ class SmallConvTorso(nn.Module):
     dueling streams read the convolution's 1,024 features directly).
     """
 
-    def __init__(self, obs_shape: tuple[int, ...], hidden: list[int] | tuple[int, ...] = (128,)) -> None:
+    def __init__(
+        self, obs_shape: tuple[int, ...], hidden: list[int] | tuple[int, ...] = (128,), init: str = "variance"
+    ) -> None:
         super().__init__()
         channels, height, width = obs_shape
         self.conv = nn.Conv2d(channels, 16, kernel_size=3, stride=1)
         features = 16 * (height - 2) * (width - 2)
-        self.mlp = nets.MLP(features, hidden=list(hidden)) if hidden else nn.Identity()
+        self.mlp = nets.MLP(features, hidden=list(hidden), init=init) if hidden else nn.Identity()
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.mlp(torch.relu(self.conv(as_float(obs))).flatten(1))

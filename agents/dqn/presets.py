@@ -242,17 +242,25 @@ def minatar_rainbow(env_id: str) -> DQNConfig:
     )
 
 
-# RL Baselines3 Zoo's tuned DQN (hyperparams/dqn.yml): SB3 DQN, Adam (eps 1e-8), Huber loss, gradient norm
-# clipped at 10, one env. SB3's ``train_freq`` / ``gradient_steps`` become rlkit's evenly spread replay ratio
-# ``train_every_steps = train_freq / gradient_steps`` (gradient_steps -1 = one update per env step); its
-# exploration_fraction of the budget becomes ``eps_decay_steps``. rlkit steps 4 envs with the same ratio.
+# RL Baselines3 Zoo's tuned DQN (hyperparams/dqn.yml, checked against the file): SB3 DQN, Adam (eps 1e-8),
+# Huber loss, gradient norm clipped at 10, no double Q, no dueling, one env (zoo's default n_envs), PyTorch's
+# default nn.Linear initialisation (SB3's QNetwork does not re-initialise). SB3's ``train_freq`` /
+# ``gradient_steps`` become rlkit's evenly spread replay ratio ``train_every_steps = train_freq / gradient_steps``
+# (gradient_steps -1 = one update per env step; spreading SB3's bursts changed nothing measurable on CartPole);
+# SB3 counts ``target_update_interval`` in env steps, as rlkit's ``target_update_steps`` does; its
+# exploration_fraction of the budget becomes ``eps_decay_steps``.
+#
+# The initialisation matters: with nets.MLP's variance-preserving init (normal weights, zero biases: every
+# first-layer ReLU kink through the origin of CartPole's centred state) zoo-cartpole reached a training MA100 of
+# 134 and a greedy score of 253 (seed 0, 4 envs), 173 with one env; with PyTorch's default init, 320 and 500.
 def _zoo(env_id: str, **values: Any) -> DQNConfig:
     return DQNConfig(
         env_id=env_id,
-        num_envs=4,
+        num_envs=1,
         vectorization="sync",
         torch_threads=1,
         mlp_hidden=[256, 256],
+        mlp_init="torch",
         head_hidden=0,
         loss="huber",
         optimizer="adam",

@@ -72,6 +72,50 @@ def test_task_presets_are_listed_and_default_to_their_env():
     )
 
 
+# rl-baselines3-zoo hyperparams/dqn.yml (every key it sets; policy MlpPolicy with net_arch [256, 256] throughout):
+# n_timesteps, learning_rate, batch_size, buffer_size, learning_starts, gamma, target_update_interval, train_freq,
+# gradient_steps, exploration_fraction, exploration_final_eps. LunarLander-v2 there is LunarLander-v3 here.
+ZOO_DQN_YML = {
+    "zoo-cartpole": (50_000, 2.3e-3, 64, 100_000, 1_000, 0.99, 10, 256, 128, 0.16, 0.04),
+    "zoo-mountaincar": (120_000, 4e-3, 128, 10_000, 1_000, 0.98, 600, 16, 8, 0.2, 0.07),
+    "zoo-lunarlander": (100_000, 6.3e-4, 128, 50_000, 0, 0.99, 250, 4, -1, 0.12, 0.1),
+    "zoo-acrobot": (100_000, 6.3e-4, 128, 50_000, 0, 0.99, 250, 4, -1, 0.12, 0.1),
+}
+
+
+@pytest.mark.parametrize("preset", sorted(ZOO_DQN_YML))
+def test_zoo_presets_are_rl_zoos_settings_under_sb3_semantics(preset):
+    steps, lr, batch, buffer, starts, gamma, target, train_freq, gradient_steps, fraction, final_eps = ZOO_DQN_YML[
+        preset
+    ]
+    cfg = dqn.make_config(preset)
+    assert (cfg.total_steps, cfg.lr, cfg.batch_size, cfg.buffer_size) == (steps, lr, batch, buffer)
+    assert (cfg.learning_starts_steps, cfg.gamma, cfg.eps_start, cfg.eps_end) == (starts, gamma, 1.0, final_eps)
+    # SB3 DQN: Adam (eps 1e-8), Huber, grad norm 10, hard copies, no double/dueling/n-step/PER/noise, one env.
+    assert (cfg.optimizer, cfg.adam_eps, cfg.loss, cfg.max_grad_norm, cfg.target_tau) == ("adam", 1e-8, "huber", 10, 1)
+    assert not (cfg.double or cfg.dueling or cfg.prioritized or cfg.noisy) and (cfg.n_step, cfg.num_atoms) == (1, 1)
+    assert (cfg.num_envs, cfg.mlp_hidden, cfg.head_hidden, cfg.mlp_init) == (1, [256, 256], 0, "torch")
+    # gradient_steps updates every train_freq env steps (-1: one per env step), spread evenly.
+    assert cfg.train_every_steps == (1 if gradient_steps == -1 else train_freq // gradient_steps)
+    assert cfg.eps_decay_steps == round(fraction * steps)
+    # SB3 checks target_update_interval after every env step, but the online net only moves in its bursts of
+    # updates: an interval shorter than train_freq copies once per burst.
+    assert cfg.target_update_steps == max(target, train_freq if gradient_steps != -1 else 1)
+
+
+def test_zoo_networks_start_from_pytorchs_default_init():
+    """SB3's QNetwork keeps nn.Linear's init: uniform weights and biases of bound 1/sqrt(fan_in). The
+    variance-preserving init (zero biases, normal weights) left zoo-cartpole at a greedy 253 instead of 500."""
+    network = build_q_network(dqn.make_config("zoo-cartpole"), (4,), 2)
+    first, second = network.torso[1].layers[0], network.torso[1].layers[2]
+    for layer, fan_in in ((first, 4), (second, 256)):
+        bound = fan_in**-0.5
+        assert layer.bias.abs().min() > 0 and layer.bias.abs().max() <= bound
+        assert layer.weight.abs().max() <= bound
+    default = build_q_network(dqn.make_config("dqn"), (4,), 2)
+    assert (default.torso[1].layers[0].bias == 0).all()  # the other presets keep the variance-preserving init
+
+
 @pytest.mark.parametrize("preset", ["minatar-dqn", "minatar-rainbow"])
 def test_minatar_presets_smoke(tmp_path, preset):
     pytest.importorskip("minatar")

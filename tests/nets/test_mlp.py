@@ -82,3 +82,17 @@ def test_bad_inputs_give_clear_errors() -> None:
         nets.MLP(5, [8], 2, norm="group")
     with pytest.raises(nets.NetsError, match="dropout must be in"):
         nets.MLP(5, [8], 2, dropout=1.0)
+    with pytest.raises(nets.NetsError, match=r"unknown init 'xavier'; choices: \['variance', 'torch'\]"):
+        nets.MLP(5, [8], 2, init="xavier")
+
+
+def test_torch_init_keeps_nn_linears_default() -> None:
+    torch.manual_seed(0)
+    model = nets.MLP(4, [256], 2, init="torch")
+    assert model.spec["init"] == "torch" and nets.build(model.spec).layers[0].bias.abs().min() > 0
+    for layer in (model.layers[0], model.layers[2]):
+        bound = layer.in_features**-0.5
+        assert 0 < layer.bias.abs().max() <= bound and layer.weight.abs().max() <= bound
+        # uniform on [-bound, bound]: std bound / sqrt(3), not the variance-preserving gain / sqrt(fan_in)
+        assert layer.weight.std().item() == pytest.approx(bound / 3**0.5, rel=0.1)
+    assert (nets.MLP(4, [256], 2).layers[0].bias == 0).all()
