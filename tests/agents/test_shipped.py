@@ -61,3 +61,17 @@ def test_shipped_tictactoe_agent_plays_perfectly():
     game = envs.boards.make("tictactoe")
     player = make_player("az:tictactoe", game)  # its evaluation search, as `rlkit play` uses it
     assert agent_mistakes(game, player, make_openings(game, 1)) == []  # from the empty board, either colour
+
+
+def test_shipped_connect4_agent_beats_the_easy_pons_positions():
+    """The shipped agent's raw policy and a short search, on the easy Pons sets (measured figures in
+    agents/alphazero/weights/connect4.json; the bounds leave room for other machines' rounding)."""
+    from envs.connect4_pons import score_player, subsample
+
+    assert "connect4" in shipped.shipped_games()
+    game = envs.boards.make("connect4")
+    positions = {name: subsample(100)[name] for name in ("end-easy", "middle-easy")}
+    policy = score_player(game, make_player("policy:az:connect4", game), positions)
+    assert all(row["mistake_pct"] <= 8 for row in policy.values()), policy  # measured 1 and 5; one_ply: 9 and 20
+    search = score_player(game, make_player("az:connect4", game, num_simulations=32), positions)
+    assert all(row["mistake_pct"] <= 2 for row in search.values()), search  # measured 0 and 0
