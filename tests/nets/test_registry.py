@@ -83,6 +83,7 @@ def test_direct_construction_records_full_json_spec() -> None:
         "activation": "tanh",
         "dropout": 0.0,
         "norm": None,
+        "init": "variance",
     }
     rebuilt = nets.build(model.spec)
     assert rebuilt.spec == model.spec
