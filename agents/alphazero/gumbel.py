@@ -18,6 +18,7 @@ import torch
 from envs.boards import BoardGame, State
 
 from .mcts import (
+    ILLEGAL_PENALTY,
     ROOT,
     Evaluator,
     SearchOutput,
@@ -32,9 +33,6 @@ from .mcts import (
 )
 
 __all__ = ["completed_qvalues", "considered_visit_sequence", "gumbel_search"]
-
-_OUT_OF_RANGE = 1e30
-"""Far beyond any Q-value (they lie in [-1, 1]): moves an illegal action out of a min or max."""
 
 
 @lru_cache(maxsize=64)
@@ -94,8 +92,7 @@ def _completed_from(
     maxvisit_init: float,
 ) -> torch.Tensor:
     """`_completed_q` from the edge statistics, prior and legality (float/bool [M, A]) already read at `flat`."""
-    sign = 1.0 - 2.0 * node_rows(tree.to_play, flat).float()
-    raw_value = sign * tree.raw_value.view(-1).index_select(0, flat)
+    raw_value = tree.sign_at(flat) * tree.raw_value.view(-1).index_select(0, flat)
     visited = visits > 0
     total_visits = visits.sum(dim=-1)
     visited_prior = prior.clamp(min=torch.finfo(prior.dtype).tiny) * visited
@@ -104,7 +101,7 @@ def _completed_from(
     completed = torch.where(visited, q, mixed_value[:, None])
     # min and max over the legal actions: a penalty that keeps illegal ones out (finite, unlike masked_fill's
     # infinities, which cost several times more on CPUs; rows without a legal action come out 0 either way)
-    penalty = ~legal * _OUT_OF_RANGE
+    penalty = ~legal * ILLEGAL_PENALTY
     low = (completed + penalty).amin(dim=-1, keepdim=True)
     high = (completed - penalty).amax(dim=-1, keepdim=True)
     rescaled = (completed - low) / (high - low).clamp(min=1e-8) * legal
