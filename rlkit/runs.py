@@ -28,7 +28,7 @@ import torch
 from rlkit.checkpoints import list_checkpoints, load_checkpoint, remove_partial_writes, save_checkpoint
 from rlkit.errors import RlkitError
 
-__all__ = ["Run", "check_run_name", "seed_everything"]
+__all__ = ["Run", "check_run_name", "seed_everything", "write_text_atomic"]
 
 
 def seed_everything(seed: int) -> None:
@@ -36,6 +36,14 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it and a rename: a reader (or another process
+    writing the same file) never sees a half-written file."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 class Run:
@@ -99,15 +107,11 @@ class Run:
             if not later:
                 kept.append(line)
         if dropped:
-            tmp = self.metrics_path.with_suffix(".jsonl.tmp")
-            tmp.write_text("".join(line + "\n" for line in kept))
-            os.replace(tmp, self.metrics_path)
+            write_text_atomic(self.metrics_path, "".join(line + "\n" for line in kept))
         return dropped
 
     def save_config(self, config: dict) -> None:
-        tmp = self.config_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")
-        os.replace(tmp, self.config_path)
+        write_text_atomic(self.config_path, json.dumps(config, indent=2, sort_keys=True, default=str) + "\n")
 
     def load_config(self) -> dict:
         try:

@@ -51,6 +51,7 @@ from agents.dqn.config import is_atari
 from agents.dqn.presets import PRESET_ENVS, make_config
 from rlkit.errors import RlkitError
 from rlkit.metrics import read_metrics
+from rlkit.runs import write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PRESETS = ["zoo-cartpole", "zoo-acrobot", "zoo-mountaincar", "zoo-lunarlander"]
@@ -272,10 +273,8 @@ def register_cells(out: Path, cells: list[Cell]) -> list[Cell]:
     )
     known.update({c.preset + c.env_id + str(c.seed): vars(c) for c in cells})
     out.mkdir(parents=True, exist_ok=True)
-    # temp file + rename: a runner started beside another (one seed each) never reads a half-written index
-    partial = index.with_name(f"{index.name}.{os.getpid()}.tmp")
-    partial.write_text(json.dumps(list(known.values()), indent=1) + "\n")
-    partial.replace(index)
+    # a runner started beside another (one seed each) never reads a half-written index
+    write_text_atomic(index, json.dumps(list(known.values()), indent=1) + "\n")
     return [Cell(**c) for c in known.values()]
 
 
