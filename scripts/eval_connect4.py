@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 import envs.boards
 from agents.alphazero.agent import load_agent
 from agents.alphazero.players import MCTSPlayer, make_player
+from agents.alphazero.shipped import PREFIX, shipped_path
 from envs.connect4_pons import SETS, score_player, subsample
 from rlkit.plots import pyplot, save_figure
 from rlkit.runs import Run
@@ -37,9 +38,10 @@ from rlkit.runs import Run
 
 def build_player(spec: str, game, args: argparse.Namespace):
     """The player `spec` names; checkpoints take --simulations, --search and --tactics."""
-    if spec.startswith("policy:") or not Path(spec).is_file():
+    path = shipped_path(spec) if spec.startswith(PREFIX) else Path(spec)  # az:connect4 is a checkpoint too
+    if spec.startswith("policy:") or not path.is_file():
         return make_player(spec, game, seed=args.seed), None
-    config, _, net = load_agent(spec, device="cpu")
+    config, _, net = load_agent(path, device="cpu")
     changes = {"search": args.search, "tactics": None if args.tactics is None else args.tactics == "on"}
     config = dataclasses.replace(config, **{k: v for k, v in changes.items() if v is not None})
     return MCTSPlayer(net, config, args.simulations), config
@@ -92,7 +94,9 @@ def plot_run(records: list[dict], out_png: Path):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
-        "player", nargs="?", help="checkpoint, policy:<checkpoint>, random, one_ply, alphabeta:D, solver"
+        "player",
+        nargs="?",
+        help="checkpoint, az:connect4 (shipped), policy:<checkpoint>, random, one_ply, alphabeta:D, solver",
     )
     parser.add_argument("--run", help="a run directory: score every checkpoint in it and plot mistakes per iteration")
     parser.add_argument(

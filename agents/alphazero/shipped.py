@@ -53,15 +53,15 @@ def export(checkpoint: str | Path, overrides: list[str] = (), notes: dict | None
     cfg = apply_overrides(from_dict(AlphaZeroConfig, {**state["config"], "device": "auto"}), list(overrides))
     check_config(cfg)
     slim = stamp("alphazero", {"config": to_dict(cfg), "learner": {"net": state["learner"]["net"]}})
-    for key in ("counters",):
-        if key in state:
-            slim[key] = state[key]
-    target = save_checkpoint(Path(out) / f"{cfg.game}.pt", slim)
+    if "counters" in state:
+        slim["counters"] = state["counters"]
+    out = Path(out)
+    target = save_checkpoint(out / f"{cfg.game}.pt", slim)
     info = {
         "source": f"{path.parent.parent.name}/{path.name}",
         "counters": state.get("counters"),
         "play_overrides": list(overrides),
         **(notes or {}),
     }
-    (Path(out) / f"{cfg.game}.json").write_text(json.dumps(info, indent=1) + "\n")
+    (out / f"{cfg.game}.json").write_text(json.dumps(info, indent=1) + "\n")
     return target
