@@ -154,7 +154,8 @@ def minatar_dqn(env_id: str) -> DQNConfig:
     uniform random acting; one update per frame; target copy every 1,000 frames (= 1,000 updates); epsilon
     1 -> 0.1 linearly over the first 100k frames; gamma 0.99; Huber loss; no gradient clipping; 5M frames;
     the full action set of 6 (``full_action_space``; MinAtar's gym ``-v1`` ids default to the minimal set);
-    MinAtar's own sticky actions (0.1) and difficulty ramping stay on.
+    MinAtar's own sticky actions (0.1) and difficulty ramping stay on; every layer keeps PyTorch's default init
+    (``mlp_init="torch"``), as ``dqn.py`` builds them with ``nn.Conv2d`` / ``nn.Linear`` and no init of its own.
 
     Optimiser: ``torch.optim.RMSprop(lr=2.5e-4, alpha=0.95, eps=0.01, centered=True)``, exactly the call of
     MinAtar's original ``dqn.py``: with g the gradient, ``v = 0.95 v + 0.05 g^2`` ("squared gradient momentum
@@ -175,6 +176,7 @@ def minatar_dqn(env_id: str) -> DQNConfig:
         total_steps=5_000_000,
         torso="auto",  # small_cnn on MinAtar's grids
         mlp_hidden=[128],
+        mlp_init="torch",
         head_hidden=0,
         loss="huber",
         optimizer="rmsprop",
