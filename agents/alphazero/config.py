@@ -78,6 +78,25 @@ class AlphaZeroConfig:
     parallel_games: int = param(64, "games searched together (the batch of every network call)")
     augment: bool = param(True, "add the board symmetries of every position to the replay")
     replay_games: int = param(2000, "replay window: positions of this many most recent games")
+    replay_growth: float = param(
+        0.0,
+        "grow the replay window with training (KataGo): it holds min(replay_games, max(games_per_iteration, "
+        "replay_growth * games played)) games, so early positions of a weak net leave sooner; 0 = always replay_games",
+    )
+    fast_simulations: int = param(
+        0,
+        "playout-cap randomisation (KataGo, Wu 2019): simulations of the cheap searches that only move the game on; "
+        "0 = every move is a full search",
+    )
+    full_search_prob: float = param(
+        0.25,
+        "with fast_simulations > 0: chance that a move (for all games of a batch) gets num_simulations and becomes "
+        "a training position; the other moves search fast_simulations and are not recorded",
+    )
+    value_target_mix: float = param(
+        0.0,
+        "value target = (1 - mix) * game result + mix * the root's search value (0 = the result alone, AlphaZero)",
+    )
     weights_sync_iterations: int = param(1, "iterations between copies of the learner's weights to self-play")
 
     # learning
@@ -224,6 +243,17 @@ def check_config(cfg: AlphaZeroConfig) -> None:
         )
     if cfg.tactics and cfg.game not in TACTICAL_GAMES:
         raise RlkitError(f"tactics=true needs a placement game ({', '.join(TACTICAL_GAMES)}), not {cfg.game!r}")
+    if cfg.fast_simulations < 0 or (cfg.fast_simulations and cfg.fast_simulations >= cfg.num_simulations):
+        raise RlkitError(
+            f"config key 'fast_simulations' must be 0 (off) or in [1, num_simulations={cfg.num_simulations}), "
+            f"got {cfg.fast_simulations}"
+        )
+    if not 0.0 < cfg.full_search_prob <= 1.0:
+        raise RlkitError(f"config key 'full_search_prob' must lie in (0, 1], got {cfg.full_search_prob}")
+    if not 0.0 <= cfg.value_target_mix <= 1.0:
+        raise RlkitError(f"config key 'value_target_mix' must lie in [0, 1], got {cfg.value_target_mix}")
+    if cfg.replay_growth < 0:
+        raise RlkitError(f"config key 'replay_growth' must be >= 0 (0 = fixed window), got {cfg.replay_growth}")
     if cfg.keep_checkpoints < 0:
         raise RlkitError(f"config key 'keep_checkpoints' must be >= 0 (0 = keep all), got {cfg.keep_checkpoints}")
     if cfg.torch_threads < 0:

@@ -21,7 +21,7 @@ from .agent import choose_actions, make_game, make_network, run_search
 from .config import AlphaZeroConfig, apply_torch_threads
 from .tactics import search_evaluator
 
-__all__ = ["ReplayWindow", "Samples", "SelfPlayWorker"]
+__all__ = ["ReplayWindow", "Samples", "SelfPlayWorker", "replay_capacity"]
 
 
 @dataclass
@@ -76,12 +76,14 @@ class SelfPlayWorker:
 
     def play(self, num_games: int) -> tuple[Samples, dict[str, float]]:
         """Play `num_games` games, `config.parallel_games` at a time; return their samples and statistics
-        (games, positions, simulations, seconds, mean game length, share of first-player wins and of draws)."""
+        (games, positions played, simulations run, seconds, mean game length, share of first-player wins and of
+        draws)."""
         start = time.perf_counter()
-        parts, lengths, first_wins, draws = [], [], 0, 0
+        parts, lengths, first_wins, draws, simulations = [], [], 0, 0, 0
         for offset in range(0, num_games, self.config.parallel_games):
-            samples, returns, length = self._play_batch(min(self.config.parallel_games, num_games - offset))
+            samples, returns, length, searched = self._play_batch(min(self.config.parallel_games, num_games - offset))
             parts.append(samples)
+            simulations += searched
             lengths.append(length)
             first_wins += int((returns[:, 0] > 0).sum())
             draws += int((returns[:, 0] == 0).sum())
@@ -89,7 +91,7 @@ class SelfPlayWorker:
         stats = {
             "games": num_games,
             "positions": positions,
-            "simulations": positions * self.config.num_simulations,
+            "simulations": simulations,
             "seconds": time.perf_counter() - start,
             "game_length": positions / num_games,
             "first_player_wins": first_wins / num_games,
@@ -97,12 +99,13 @@ class SelfPlayWorker:
         }
         return Samples.cat(parts), stats
 
-    def _play_batch(self, batch: int) -> tuple[Samples, torch.Tensor, torch.Tensor]:
-        """B games to the end. Returns samples, returns float32 [B, 2] and game lengths long [B]."""
+    def _play_batch(self, batch: int) -> tuple[Samples, torch.Tensor, torch.Tensor, int]:
+        """B games to the end. Returns samples, returns float32 [B, 2], game lengths long [B] and the number of
+        simulations run. With playout-cap randomisation only the moves of full searches become samples."""
         game, cfg = self.game, self.config
         state = game.reset(batch)
-        observations, policies, movers, game_ids = [], [], [], []
-        move_number, previous = 0, None
+        observations, policies, values, movers, recorded, game_ids = [], [], [], [], [], []
+        move_number, previous, simulations = 0, None, 0
         while True:
             running = torch.nonzero(~game.terminal(state)).flatten()
             if running.numel() == 0:
@@ -111,26 +114,38 @@ class SelfPlayWorker:
                 tree, chosen, was_running = previous
                 rows = torch.searchsorted(was_running, running)
                 previous = (tree.index(rows), chosen[rows])
+            full = self._full_search()
+            budget = cfg.num_simulations if full else cfg.fast_simulations
             roots = state[running]
             output = run_search(
-                cfg, game, self.evaluator, roots, num_simulations=cfg.num_simulations, explore=True,
+                cfg, game, self.evaluator, roots, num_simulations=budget, explore=True,
                 generator=self.generator, previous=previous,
             )  # fmt: skip
+            simulations += budget * running.numel()
             legal = game.legal_mask(roots)
             chosen = choose_actions(cfg, output, legal, move_number, self.generator)
             actions = torch.full((batch,), NO_ACTION, dtype=torch.long, device=game.device)
             actions[running] = chosen
             if cfg.reuse_tree:
                 previous = (output.tree, chosen, running)
-            observations.append(game.observation(roots).half())
-            policies.append(output.policy_target)
-            movers.append(game.current_player(roots))
+            if full:
+                observations.append(game.observation(roots).half())
+                policies.append(output.policy_target)
+                values.append(output.root_value)
+                movers.append(game.current_player(roots))
+                recorded.append(running)
             game_ids.append(running)
             state = game.step(state, actions, validate=False)
             move_number += 1
         returns = game.returns(state)
-        game_ids = torch.cat(game_ids)
-        outcome = returns[game_ids, torch.cat(movers)]
+        lengths = torch.bincount(torch.cat(game_ids), minlength=batch)
+        if not recorded:  # every move was a fast search: no training positions from this batch
+            observation = game.observation(game.reset(1))[:0].half().cpu()
+            return Samples(observation, torch.zeros(0, game.num_actions), torch.zeros(0)), returns, lengths, simulations
+        recorded_ids = torch.cat(recorded)
+        outcome = returns[recorded_ids, torch.cat(movers)]
+        if cfg.value_target_mix:
+            outcome = (1.0 - cfg.value_target_mix) * outcome + cfg.value_target_mix * torch.cat(values).float()
         observation, policy = torch.cat(observations), torch.cat(policies)
         pairs = game.symmetries(observation, policy) if cfg.augment else [(observation, policy)]
         samples = Samples(
@@ -138,8 +153,22 @@ class SelfPlayWorker:
             policy=torch.cat([p for _, p in pairs]).cpu(),
             value=outcome.repeat(len(pairs)).cpu(),
         )
-        lengths = torch.bincount(game_ids, minlength=batch)
-        return samples, returns, lengths
+        return samples, returns, lengths, simulations
+
+    def _full_search(self) -> bool:
+        """Playout-cap randomisation: whether this move gets the full budget (always, when it is off)."""
+        cfg = self.config
+        if not cfg.fast_simulations:
+            return True
+        return bool(torch.rand((), generator=self.generator) < cfg.full_search_prob)
+
+
+def replay_capacity(cfg: AlphaZeroConfig, games_played: int) -> int:
+    """Games the replay window holds after `games_played` games: `replay_games`, or with `replay_growth` a
+    window that grows with training from one iteration's games up to `replay_games`."""
+    if not cfg.replay_growth:
+        return cfg.replay_games
+    return min(cfg.replay_games, max(cfg.games_per_iteration, int(cfg.replay_growth * games_played)))
 
 
 class ReplayWindow:

@@ -33,7 +33,7 @@ from rlkit.workers import LocalParameterStore, LocalWorkerGroup, open_feeders
 from .config import AlphaZeroConfig, check_config
 from .evaluate import CheckpointEvaluator, elo_intervals, plot_elo_table
 from .learner import Learner
-from .selfplay import ReplayWindow
+from .selfplay import ReplayWindow, replay_capacity
 from .worker import SelfPlayActor, worker_seed
 
 __all__ = ["COUNTERS", "SHOW", "Trainer", "train"]
@@ -169,6 +169,7 @@ class Trainer:
                             log.write(f"self-play request lost, worker restarting: {done.error}")
                             continue
                         result, stats = done.value, done.value["stats"]
+                        self.replay.capacity_games = replay_capacity(cfg, counters["games"] + stats["games"])
                         self.replay.add(result["samples"], stats["games"])
                         for key in ("games", "positions", "simulations"):
                             counters[key] += stats[key]

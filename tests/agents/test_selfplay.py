@@ -125,3 +125,45 @@ def test_inference_copy_matches_the_network():
         (logits, value), (logits_f, value_f) = learner.net(x), frozen(x.contiguous(memory_format=torch.channels_last))
     assert torch.allclose(logits, logits_f, atol=1e-5) and torch.allclose(value, value_f, atol=1e-5)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in frozen.modules())
+
+
+def test_playout_cap_randomisation_records_only_full_searches():
+    """KataGo's playout caps: fast searches move the game on, only full searches become training positions."""
+    cfg = make_config("tictactoe", TINY + ["augment=false", "fast_simulations=2", "full_search_prob=0.3"])
+    samples, stats = SelfPlayWorker(cfg, seed=5).play(8)
+    full_moves = (stats["simulations"] - 2 * stats["positions"]) / (8 - 2)  # each full move adds 6 simulations
+    assert full_moves == int(full_moves) and len(samples) == full_moves
+    assert 0 < len(samples) < stats["positions"], "expected some moves of each kind at p = 0.3"
+    assert torch.allclose(samples.policy.sum(dim=1), torch.ones(len(samples)))
+    plain = SelfPlayWorker(make_config("tictactoe", TINY + ["augment=false"]), seed=5).play(8)[1]
+    assert plain["simulations"] == 8 * plain["positions"]
+
+
+def test_value_targets_mix_the_result_with_the_search_value():
+    def play(extra: list[str]) -> Samples:
+        torch.manual_seed(0)  # the same network weights for both workers
+        return SelfPlayWorker(make_config("tictactoe", TINY + ["augment=false", *extra]), seed=2).play(4)[0]
+
+    pure, mixed = play([]), play(["value_target_mix=0.5"])
+    assert torch.equal(pure.observation, mixed.observation), "the mix must not change the games played"
+    # mixed = 0.5 * result + 0.5 * root value, with the root value in [-1, 1]
+    root_value = 2 * mixed.value - pure.value
+    assert bool((root_value.abs() <= 1 + 1e-5).all()) and not torch.equal(mixed.value, pure.value)
+
+
+def test_replay_window_grows_with_training():
+    cfg = make_config("tictactoe", ["replay_games=1000", "games_per_iteration=64", "replay_growth=0.5"])
+    from agents.alphazero.selfplay import replay_capacity
+
+    assert [replay_capacity(cfg, g) for g in (64, 500, 1000, 5000)] == [64, 250, 500, 1000]
+    assert replay_capacity(make_config("tictactoe", ["replay_games=1000"]), 64) == 1000
+
+
+@pytest.mark.parametrize(
+    "override", ["fast_simulations=8", "fast_simulations=-1", "full_search_prob=0", "value_target_mix=1.5", "replay_growth=-1"]
+)
+def test_learning_switches_refuse_bad_values(override):
+    from rlkit.errors import RlkitError
+
+    with pytest.raises(RlkitError, match=override.split("=")[0]):
+        make_config("tictactoe", TINY + [override])
