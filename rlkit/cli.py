@@ -32,10 +32,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--set",
         dest="overrides",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="KEY=VALUE",
-        help="override any config key (repeatable), e.g. --set lr=3e-4; see --show-config",
+        help="override config keys (one or more per flag, and repeatable), e.g. --set lr=3e-4 batch_size=64; "
+        "see --show-config",
     )
     g.add_argument(
         "--steps", type=float, default=None, help="training budget: agent steps (dqn) or iterations (alphazero)"

@@ -108,3 +108,8 @@ def test_a_budget_shorter_than_exploration_is_warned_about(tmp_path, capsys, mon
     out, err = capsys.readouterr()
     assert "before exploration has decayed (eps_decay_steps=" in err
     assert out.startswith("dqn CartPole-v1: 40 steps, ") and "  rlkit eval dqn runs/dqn-CartPole-v1-" in out
+
+
+def test_set_takes_several_overrides_per_flag():
+    args = build_parser().parse_args(["train", "alphazero", "--set", "lr=3e-4", "batch_size=64", "--set", "seed=2"])
+    assert args.overrides == ["lr=3e-4", "batch_size=64", "seed=2"]
